@@ -53,8 +53,8 @@ std::string EncodePng(const Image8& image) {
       image.pixels.size() != size_t(image.width) * size_t(image.height) * size_t(image.channels))
     throw Error("PNG encode: pixel buffer does not match dimensions");
   std::string err;
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, ErrorCallback,
-                                            WarningCallback);
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, ErrorCallback, WarningCallback);
   if (!png) throw Error("PNG encode: out of memory");
   png_infop info = png_create_info_struct(png);
   std::string out;
@@ -64,8 +64,8 @@ std::string EncodePng(const Image8& image) {
   }
   png_set_write_fn(png, &out, WriteCallback, FlushCallback);
   png_set_IHDR(png, info, png_uint_32(image.width), png_uint_32(image.height), 8,
-               image.channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+               image.channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   size_t stride = size_t(image.width) * size_t(image.channels);
   for (int y = 0; y < image.height; ++y) {

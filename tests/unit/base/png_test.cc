@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "engine/base/png.h"
+
+#include <gtest/gtest.h>
 
 namespace lethe {
 namespace {

@@ -27,7 +27,8 @@ TEST(Json, RoundTripAndCanonicalOrder) {
   j["alpha"] = Json::ArrayOf(std::vector<int>{1, 2, 3});
   j["name"] = "snow \"man\" \xE2\x98\x83";
   j["big"] = int64_t(1) << 53;
-  EXPECT_EQ(j.Dump(), R"({"alpha":[1,2,3],"big":9007199254740992,"name":"snow \"man\" ☃","zeta":0.1})");
+  EXPECT_EQ(j.Dump(),
+            R"({"alpha":[1,2,3],"big":9007199254740992,"name":"snow \"man\" ☃","zeta":0.1})");
   EXPECT_EQ(Json::Parse(j.Dump()), j);
   EXPECT_EQ(Json::Parse(j.Dump(2)), j);
 }

@@ -1,0 +1,58 @@
+// A labelled image data set held in memory, with the identity Lethe needs to honour
+// deletion requests: every item has a stable id and a content hash, and a set of ids can
+// be excluded at load time so forgotten items are never returned by any path.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lethe::data {
+
+struct Dataset {
+  std::string name;                 // e.g. "fashion-mnist/train"
+  torch::Tensor images;             // [N, C, R, R] float32 in [-1, 1], CPU, contiguous
+  torch::Tensor labels;             // [N] int64 in [0, num_classes)
+  std::vector<std::string> ids;     // stable item ids: "train/123", "test/7", "shirt/a.png"
+  std::vector<std::string> hashes;  // SHA-256 hex of the item's raw source pixels
+  int num_classes = 0;
+
+  int64_t size() const { return int64_t(ids.size()); }
+  int channels() const { return int(images.size(1)); }
+  int resolution() const { return int(images.size(2)); }
+  // SHA-256 over every (id, hash, label) in order: identifies exactly what was trained on.
+  std::string Fingerprint() const;
+  Dataset Subset(const std::vector<int64_t>& indices) const;
+  std::vector<int64_t> IndicesOfClass(int64_t label) const;
+  int64_t IndexOf(const std::string& id) const;  // -1 when absent
+};
+
+enum class Split { kTrain, kTest };
+
+struct LoadOptions {
+  int resolution = 32;            // output side; smaller sources are centred and padded with -1
+  std::set<std::string> exclude;  // item ids that must never be returned (forgotten items)
+  int64_t limit = -1;             // keep the first N items (after exclusion); -1 = all
+};
+
+// Where Debian's dataset-fashion-mnist installs the real data.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+// IDX image + label files (MNIST / Fashion-MNIST), gzip or raw. Ids are
+// "<id_prefix>/<index>" with the index in the source file (stable under exclusion).
+Dataset LoadIdx(const std::string& images_path, const std::string& labels_path,
+                const std::string& id_prefix, const LoadOptions& options);
+// CIFAR-10 binary batches (data_batch_1..5.bin / test_batch.bin) in `dir`.
+Dataset LoadCifar10(const std::string& dir, Split split, const LoadOptions& options);
+// A folder with one sub-folder per class (sorted names = labels 0..K-1) of PNG files;
+// ids are the files' paths relative to `dir`.
+Dataset LoadPngFolder(const std::string& dir, const LoadOptions& options);
+// Chooses a loader from a spec: "" or "fashion-mnist" = the installed Fashion-MNIST; a
+// directory with {train,t10k}-images-idx3-ubyte[.gz] = IDX; one with data_batch_1.bin =
+// CIFAR-10; otherwise a PNG class folder (which has no test split).
+Dataset LoadDataset(const std::string& spec, Split split, const LoadOptions& options);
+
+}  // namespace lethe::data
