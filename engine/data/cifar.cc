@@ -36,12 +36,14 @@ Dataset LoadCifar10(const std::string& dir, Split split, const LoadOptions& opti
                   std::to_string(kRecord) + "-byte records");
     const int64_t n = int64_t(bytes.size()) / kRecord;
     torch::Tensor t = torch::from_blob(bytes.data(), {n, kRecord}, torch::kUInt8).clone();
-    torch::Tensor l = t.select(1, 0);
-    int64_t bad = (l >= num_classes).nonzero().numel() ? (l >= num_classes).nonzero()[0][0].item<int64_t>() : -1;
-    if (bad >= 0)
+    torch::Tensor l = t.select(1, 0).to(torch::kInt64);
+    torch::Tensor out_of_range = (l >= num_classes).nonzero();
+    if (out_of_range.size(0) > 0) {
+      const int64_t bad = out_of_range[0][0].item<int64_t>();
       throw Error("label " + std::to_string(l[bad].item<int64_t>()) + " of record " +
                   std::to_string(bad) + " out of range [0, " + std::to_string(num_classes) +
                   ") in " + path);
+    }
     parts.push_back(t);
   }
   torch::Tensor all = torch::cat(parts, 0);

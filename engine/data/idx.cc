@@ -1,5 +1,6 @@
 // IDX files (the MNIST family): big-endian header "00 00 <type> <ndims>", ndims 32-bit
 // sizes, then the data. Images must be ubyte with 3 dims, labels ubyte with 1 dim.
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>

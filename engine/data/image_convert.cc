@@ -19,17 +19,16 @@ torch::Tensor ToModelImages(const torch::Tensor& nhwc_uint8, int resolution) {
   if (h <= resolution && w <= resolution) {
     if (h == resolution && w == resolution) return x.contiguous();
     const int64_t left = (resolution - w) / 2, top = (resolution - h) / 2;
-    return torch::constant_pad_nd(x, {left, resolution - w - left, top, resolution - h - top},
-                                  -1.0)
+    return torch::constant_pad_nd(x, {left, resolution - w - left, top, resolution - h - top}, -1.0)
         .contiguous();
   }
   namespace F = torch::nn::functional;
-  torch::Tensor y = F::interpolate(x.contiguous(), F::InterpolateFuncOptions()
-                                                       .size(std::vector<int64_t>{resolution,
-                                                                                  resolution})
-                                                       .mode(torch::kBilinear)
-                                                       .align_corners(false)
-                                                       .antialias(true));
+  torch::Tensor y =
+      F::interpolate(x.contiguous(), F::InterpolateFuncOptions()
+                                         .size(std::vector<int64_t>{resolution, resolution})
+                                         .mode(torch::kBilinear)
+                                         .align_corners(false)
+                                         .antialias(true));
   return y.clamp_(-1.0, 1.0).contiguous();
 }
 

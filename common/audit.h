@@ -1,0 +1,61 @@
+// The audit log is a hash chain: each record's hash is
+//   SHA-256(prev_hash_hex || canonical JSON of {action, actor, at, payload, request_id, seq})
+// (lowercase hex; canonical JSON = lethe::Json::Dump(): sorted keys, no spaces), with 64
+// zeros as the first prev_hash. Editing or deleting any row breaks the chain from there
+// on, which VerifyAuditChain reports by naming the first bad record.
+//
+// Appends happen inside the caller's transaction, so a change and its record commit or
+// roll back together; an advisory transaction lock serialises appenders so seq order and
+// prev_hash links agree. Payloads carry no raw personal data (subjects appear only as
+// salted hashes).
+#pragma once
+
+#include <cstdint>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/base/json.h"
+
+namespace lethe {
+
+inline constexpr char kGenesisHash[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+struct AuditRecord {
+  int64_t seq = 0;
+  std::string at;  // RFC 3339 UTC with microseconds, as hashed
+  std::string actor;
+  std::string action;
+  std::string request_id;  // "" when the record is not about a forget request
+  Json payload = Json::Object();
+  std::string prev_hash;
+  std::string hash;
+};
+
+// The canonical JSON that is hashed (without prev_hash and hash).
+std::string CanonicalAuditJson(const AuditRecord& record);
+// SHA-256(prev_hash || CanonicalAuditJson(record)) in hex.
+std::string ComputeAuditHash(const AuditRecord& record);
+
+// Appends one record inside `tx` (takes the audit advisory lock until `tx` ends) and
+// returns it as stored. Throws libpqxx exceptions on database errors, like any statement
+// in the caller's transaction.
+AuditRecord AppendAudit(pqxx::work& tx, const std::string& actor, const std::string& action,
+                        const std::string& request_id, const Json& payload);
+
+struct AuditVerification {
+  bool ok = true;
+  int64_t records_checked = 0;
+  int64_t first_bad_seq = 0;  // 0 when ok
+  std::string reason;
+  std::string head_hash = kGenesisHash;
+};
+
+// Walks the whole chain in seq order (in batches) and recomputes every hash.
+absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn);
+
+// SQL expression rendering a timestamptz column exactly like AuditRecord::at.
+std::string AuditTimestampSql(const std::string& column);
+
+}  // namespace lethe

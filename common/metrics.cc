@@ -1,0 +1,67 @@
+#include "common/metrics.h"
+
+namespace lethe {
+namespace {
+
+prometheus::Histogram::BucketBoundaries RpcBuckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+}  // namespace
+
+ServerMetrics::ServerMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      rpc_requests_(prometheus::BuildCounter()
+                        .Name("lethe_rpc_requests_total")
+                        .Help("RPCs handled, by method and gRPC status code.")
+                        .Register(*registry_)),
+      rpc_duration_(prometheus::BuildHistogram()
+                        .Name("lethe_rpc_duration_seconds")
+                        .Help("RPC handling time in seconds, by method.")
+                        .Register(*registry_)),
+      requests_by_state_(prometheus::BuildGauge()
+                             .Name("lethe_forget_requests")
+                             .Help("Forget requests in the database, by state.")
+                             .Register(*registry_)),
+      overdue_(prometheus::BuildGauge()
+                   .Name("lethe_forget_requests_overdue")
+                   .Help("Open forget requests past their GDPR due date.")
+                   .Register(*registry_)
+                   .Add({})),
+      audit_records_(prometheus::BuildGauge()
+                         .Name("lethe_audit_records")
+                         .Help("Records in the audit hash chain.")
+                         .Register(*registry_)
+                         .Add({})) {
+  for (const char* state : kRequestStates) requests_by_state_.Add({{"state", state}}).Set(0);
+}
+
+void ServerMetrics::RecordRpc(const std::string& method, const std::string& code,
+                              double seconds) {
+  prometheus::Counter* counter;
+  prometheus::Histogram* histogram;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& c = counters_[{method, code}];
+    if (c == nullptr) c = &rpc_requests_.Add({{"method", method}, {"code", code}});
+    counter = c;
+    auto& h = histograms_[method];
+    if (h == nullptr) h = &rpc_duration_.Add({{"method", method}}, RpcBuckets());
+    histogram = h;
+  }
+  counter->Increment();
+  histogram->Observe(seconds);
+}
+
+void ServerMetrics::SetRequestsByState(const std::map<std::string, int64_t>& counts) {
+  for (const char* state : kRequestStates) {
+    auto it = counts.find(state);
+    requests_by_state_.Add({{"state", state}}).Set(it == counts.end() ? 0.0 : double(it->second));
+  }
+}
+
+void ServerMetrics::SetOverdue(int64_t count) { overdue_.Set(double(count)); }
+
+void ServerMetrics::SetAuditRecords(int64_t count) { audit_records_.Set(double(count)); }
+
+}  // namespace lethe

@@ -1,0 +1,55 @@
+// Every Prometheus metric of Lethe's services is defined here, so names, labels and
+// buckets stay consistent and can be reviewed in one place. Processes expose them with
+// prometheus::Exposer on their own HTTP port.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace lethe {
+
+// The forget-request states, as stored (forget_requests.state).
+inline constexpr const char* kRequestStates[] = {"received", "queued",   "running",
+                                                 "completed", "failed", "cancelled"};
+
+class ServerMetrics {
+ public:
+  ServerMetrics();
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  // One finished RPC: lethe_rpc_requests_total{method,code} and
+  // lethe_rpc_duration_seconds{method}.
+  void RecordRpc(const std::string& method, const std::string& code, double seconds);
+  // lethe_forget_requests{state}; states missing from the map are set to 0.
+  void SetRequestsByState(const std::map<std::string, int64_t>& counts);
+  // lethe_forget_requests_overdue: open requests past their due date.
+  void SetOverdue(int64_t count);
+  // lethe_audit_records: length of the audit chain.
+  void SetAuditRecords(int64_t count);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& rpc_requests_;
+  prometheus::Family<prometheus::Histogram>& rpc_duration_;
+  prometheus::Family<prometheus::Gauge>& requests_by_state_;
+  prometheus::Gauge& overdue_;
+  prometheus::Gauge& audit_records_;
+
+  // Metric children cached per label set (Family::Add hashes its labels on each call).
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> counters_;
+  std::map<std::string, prometheus::Histogram*> histograms_;
+};
+
+}  // namespace lethe

@@ -1,0 +1,19 @@
+// Device and thread selection shared by every engine entry point, so each CLI command and
+// the worker configure LibTorch the same way.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace lethe::models {
+
+// "cpu", "cuda" or "cuda:N". Throws lethe::Error when the spelling is wrong or when this
+// LibTorch build / machine has no such CUDA device.
+torch::Device ParseDevice(const std::string& spec);
+
+// Intra-op threads (and inter-op threads, which LibTorch allows to be set only once per
+// process, before any parallel work). threads <= 0 means one per online core.
+void ConfigureThreads(int threads);
+
+}  // namespace lethe::models

@@ -1,0 +1,120 @@
+#include "engine/unlearn/inversion.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "engine/base/error.h"
+#include "engine/data/sampler.h"
+#include "engine/unlearn/cancelled.h"
+#include "engine/unlearn/model_util.h"
+
+namespace lethe::unlearn {
+
+double InversionLr(const InversionOptions& o, int64_t step, int64_t steps) {
+  const double t = steps > 0 ? double(step) / double(steps) : 1.0;
+  double ramp = o.lr_rampdown > 0 ? std::min(1.0, (1.0 - t) / o.lr_rampdown) : 1.0;
+  ramp = 0.5 - 0.5 * std::cos(ramp * M_PI);
+  if (o.lr_rampup > 0) ramp *= std::min(1.0, t / o.lr_rampup);
+  return o.lr * ramp;
+}
+
+double InversionNoise(const InversionOptions& o, int64_t step, int64_t steps) {
+  if (o.noise_ramp <= 0 || steps <= 0) return 0.0;
+  const double t = double(step) / double(steps);
+  const double r = std::max(0.0, 1.0 - t / o.noise_ramp);
+  return o.noise_factor * r * r;
+}
+
+double EstimateWStd(models::Generator& g, int64_t samples, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const auto& cfg = g->config();
+  const torch::Device device = ModuleDevice(*g);
+  torch::Generator rng = data::MakeGenerator(seed);
+  torch::Tensor z = torch::randn({samples, int64_t(cfg.z_dim)}, rng).to(device);
+  torch::Tensor labels = torch::randint(cfg.num_classes, {samples}, rng, torch::kLong).to(device);
+  torch::Tensor means = ClassMeans(g, 256, seed);
+  torch::Tensor w = g->Map(z, labels);
+  torch::Tensor d = w - means.index_select(0, labels);
+  return std::sqrt(d.pow(2).sum(1).mean().item<double>());
+}
+
+InversionResult Invert(models::Generator& g, const torch::Tensor& images,
+                       const torch::Tensor& labels, const InversionOptions& options,
+                       const FeatureFn& features, const CancelToken* cancel,
+                       const InversionProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto& cfg = g->config();
+  if (images.dim() != 4 || images.size(1) != cfg.img_channels ||
+      images.size(2) != cfg.resolution || images.size(3) != cfg.resolution)
+    throw Error("inversion: images must be [N, " + std::to_string(cfg.img_channels) + ", " +
+                std::to_string(cfg.resolution) + ", " + std::to_string(cfg.resolution) +
+                "] for this model");
+  if (labels.dim() != 1 || labels.size(0) != images.size(0))
+    throw Error("inversion: need one label per image");
+  const int64_t n = images.size(0);
+  const torch::Device device = ModuleDevice(*g);
+  FreezeScope freeze(*g);
+  const bool was_training = g->is_training();
+  g->eval();
+
+  InversionResult result;
+  torch::Tensor means = ClassMeans(g, 1024, options.seed);
+  const double w_std = EstimateWStd(g, options.w_std_samples, options.seed);
+  torch::Generator rng = data::MakeGenerator(options.seed + 1);
+  const int64_t chunk = options.chunk <= 0 ? std::max<int64_t>(n, 1) : options.chunk;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  const int64_t total_steps = chunks * options.steps;
+  int64_t done = 0;
+  std::vector<torch::Tensor> ws, errors;
+  for (int64_t begin = 0; begin < n; begin += chunk) {
+    const int64_t len = std::min(chunk, n - begin);
+    torch::Tensor x = images.narrow(0, begin, len).to(device, torch::kFloat);
+    torch::Tensor y = labels.narrow(0, begin, len).to(device, torch::kLong);
+    torch::Tensor target_features;
+    if (features && options.feature_weight > 0) {
+      torch::NoGradGuard no_grad;
+      target_features = features(x).detach();
+    }
+    torch::Tensor w = means.index_select(0, y).clone().requires_grad_(true);
+    torch::optim::Adam opt({w}, torch::optim::AdamOptions(options.lr).betas({0.9, 0.999}));
+    auto& group_options = static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options());
+    for (int64_t step = 0; step < options.steps; ++step) {
+      if (cancel && cancel->cancelled()) throw Cancelled();
+      group_options.lr(InversionLr(options, step, options.steps));
+      const double noise = w_std * InversionNoise(options, step, options.steps);
+      torch::Tensor w_in = w;
+      if (noise > 0) w_in = w + torch::randn(w.sizes(), rng).to(device) * noise;
+      torch::Tensor synth = g->Synthesize(w_in, models::NoiseMode::kConst);
+      torch::Tensor loss = (synth - x).pow(2).flatten(1).mean(1).sum();
+      if (target_features.defined())
+        loss = loss + options.feature_weight *
+                          (features(synth) - target_features).pow(2).flatten(1).mean(1).sum();
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      ++done;
+      if (progress) progress(done, total_steps);
+    }
+    torch::NoGradGuard no_grad;
+    torch::Tensor final_w = w.detach();
+    torch::Tensor synth = g->Synthesize(final_w, models::NoiseMode::kConst);
+    errors.push_back((synth - x).pow(2).flatten(1).mean(1).to(torch::kCPU));
+    ws.push_back(final_w);
+  }
+  if (was_training) g->train();
+  if (n == 0) {
+    result.w = torch::empty({0, int64_t(cfg.w_dim)}, torch::TensorOptions().device(device));
+    result.mse = torch::empty({0});
+  } else {
+    result.w = torch::cat(ws);
+    result.mse = torch::cat(errors);
+    result.mean_mse = result.mse.mean().item<double>();
+    result.max_mse = result.mse.max().item<double>();
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace lethe::unlearn

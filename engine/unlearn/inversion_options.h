@@ -1,0 +1,29 @@
+// Settings of optimisation-based GAN inversion (kept apart from inversion.h so request
+// structs can hold them without pulling in the model headers).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/base/json.h"
+
+namespace lethe::unlearn {
+
+// As StyleGAN2-ADA's projector: Adam on one w per image, starting at the class mean, with
+// a learning-rate ramp (cosine ramp-down, linear ramp-up) and latent noise that decays
+// quadratically to zero over the first `noise_ramp` of the run.
+struct InversionOptions {
+  int64_t steps = 200;
+  double lr = 0.1;
+  double lr_rampup = 0.05;    // fraction of the run
+  double lr_rampdown = 0.25;  // fraction of the run
+  double noise_factor = 0.05;  // initial noise = noise_factor * w_std
+  double noise_ramp = 0.75;    // fraction of the run over which noise decays to 0
+  double feature_weight = 0.0;  // weight of MSE between evaluator features (0 = pixels only)
+  int64_t chunk = 2048;         // images optimised together (bounds memory); 0 = all
+  int64_t w_std_samples = 2048;  // codes sampled to estimate the spread of W
+  uint64_t seed = 0;
+
+  Json ToJson() const;
+};
+
+}  // namespace lethe::unlearn

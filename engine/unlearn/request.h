@@ -1,0 +1,77 @@
+// Everything one unlearning run is told, as one typed struct: what to forget, how (mode,
+// substitute, fake label, loss weights), when to stop (destination, budgets) and the
+// optimiser. ConfigJson() is the report's "config" section, so a report names every
+// hyperparameter and seed that produced its model.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "engine/base/json.h"
+#include "engine/data/dataset.h"
+#include "engine/unlearn/destination.h"
+#include "engine/unlearn/inversion_options.h"
+#include "engine/unlearn/substitute.h"
+
+namespace lethe::unlearn {
+
+enum class Mode {
+  kFewShot,   // the learning phase reads a random sample of retained images
+  kZeroShot,  // it reads none: samples of the frozen raw generator stand in for them
+};
+std::string ModeName(Mode mode);  // "few-shot" / "zero-shot"
+Mode ParseMode(const std::string& name);
+
+// Class requests: where the forgotten class's latent codes come from.
+enum class LatentSource {
+  kSampled,   // w = M(z, c_u) from the class's own region, no inversion
+  kInverted,  // every image of the class inverted (slow for a whole class)
+};
+std::string LatentSourceName(LatentSource source);
+LatentSource ParseLatentSource(const std::string& name);
+
+std::string RequestKindName(RequestKind kind);  // "item" / "class"
+
+struct CascadeOptions {
+  double zeta = 0.1;             // fake label ζ for forgotten images
+  bool zeta_on_logit = false;    // false: (σ(D(x_u)) − ζ)²; true: (D(x_u) − ζ)²
+  double alpha_pixel = 1.0;      // weight of MSE(S(w_u), x_s)
+  double alpha_perceptual = 0.0;  // weight of the feature distance MSE(φ(S(w_u)), φ(x_s))
+  double adversarial_weight = 1.0;  // weight of L_adv(S(w_u))
+  double distill_weight = 1.0;      // zero-shot: weight of (D(x_g) − D0(x_g))²
+  int64_t batch = 0;                // forget codes per iteration; 0 = min(|D_u|, 256)
+  double lr = 0.0;                  // Adam step for G and D; 0 = the base model's
+  double beta1 = 0.0, beta2 = 0.99;  // overwritten by the base model's schedule when known
+  int64_t learning_steps = 1;        // learning-phase steps per unlearning step
+  int64_t eval_every = 20;           // iterations between destination checks
+  int64_t eval_samples = 512;        // generated/held images per destination check
+  int64_t max_iterations = 2000;     // budget; reaching it unreached is "not reached"
+  double max_seconds = 0.0;          // wall-clock budget of the cascade; 0 = none
+  int64_t latent_pool = 0;           // class, sampled: 0 = fresh codes every iteration,
+                                     // else a fixed pool of this many codes
+};
+
+struct UnlearnRequest {
+  RequestKind kind = RequestKind::kItem;
+  int64_t forget_class = -1;  // class requests
+  // The forgotten images (item requests: the items; class requests: the class's
+  // training images, used as x_u and as the real side of FD_u).
+  data::Dataset forget;
+  Mode mode = Mode::kFewShot;
+  LatentSource latents = LatentSource::kSampled;  // class requests only
+  SubstituteOptions substitute;
+  InversionOptions inversion;
+  CascadeOptions cascade;
+  DestinationOptions destination;
+  uint64_t seed = 0;
+};
+
+// Throws lethe::Error naming the first inconsistent field (e.g. other-class for items).
+void ValidateRequest(const UnlearnRequest& request, int num_classes);
+
+// Every hyperparameter and seed, for the report.
+Json ConfigJson(const UnlearnRequest& request);
+
+}  // namespace lethe::unlearn

@@ -1,0 +1,123 @@
+// The domain classifier: learns a tiny synthetic task quickly, round-trips through its
+// directory bit for bit, and refuses a tampered weights file.
+#include "engine/metrics/evaluator.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "engine/base/error.h"
+#include "engine/base/file_util.h"
+#include "engine/base/json.h"
+#include "engine/data/dataset.h"
+
+namespace lethe::metrics {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Class c = a bright square in quadrant c (plus noise), on a dark 16x16 background.
+data::Dataset Quadrants(int64_t n, uint64_t seed, const std::string& prefix) {
+  torch::manual_seed(seed);
+  data::Dataset d;
+  d.name = "quadrants/" + prefix;
+  d.num_classes = 4;
+  d.labels = torch::arange(n) % 4;
+  d.images = torch::full({n, 1, 16, 16}, -0.8) + 0.2 * torch::randn({n, 1, 16, 16});
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t c = d.labels[i].item<int64_t>();
+    int64_t r0 = (c / 2) * 8 + 2, c0 = (c % 2) * 8 + 2;
+    d.images[i].narrow(1, r0, 4).narrow(2, c0, 4).fill_(0.8);
+    d.ids.push_back(prefix + "/" + std::to_string(i));
+    d.hashes.push_back(std::to_string(i));
+  }
+  d.images = d.images.clamp(-1, 1).contiguous();
+  return d;
+}
+
+EvaluatorOptions FastOptions() {
+  EvaluatorOptions o;
+  o.iterations = 150;
+  o.batch = 32;
+  o.width = 8;
+  o.feature_dim = 16;
+  o.seed = 5;
+  return o;
+}
+
+std::string TempPath(const std::string& name) {
+  std::string p = (fs::temp_directory_path() /
+                   ("lethe_evaluator_test_" + std::to_string(::getpid()) + "_" + name))
+                      .string();
+  fs::remove_all(p);
+  return p;
+}
+
+TEST(Evaluator, TrainsToHighAccuracyAndRoundTrips) {
+  data::Dataset train = Quadrants(256, 1, "train"), test = Quadrants(64, 2, "test");
+  Evaluator ev = TrainEvaluator(train, test, FastOptions());
+  const double acc = ev.info().at("test_accuracy").AsDouble();
+  EXPECT_GE(acc, 0.95);
+  EXPECT_EQ(ev.info().at("dataset_fingerprint").AsString(), train.Fingerprint());
+  EXPECT_NEAR(ev.Accuracy(test.images, test.labels), acc, 1e-12);
+
+  torch::Tensor f = ev.Features(test.images, /*batch=*/10);
+  EXPECT_EQ(f.sizes(), (std::vector<int64_t>{64, 16}));
+  EXPECT_FALSE(f.requires_grad());
+  // Batching does not change the result (eval mode: no batch statistics).
+  EXPECT_TRUE(torch::allclose(f, ev.Features(test.images, 64), 1e-5, 1e-6));
+
+  const std::string dir = TempPath("roundtrip");
+  ev.Save(dir);
+  Evaluator loaded = Evaluator::Load(dir, torch::kCPU);
+  EXPECT_EQ(loaded.feature_dim(), 16);
+  EXPECT_EQ(loaded.num_classes(), 4);
+  EXPECT_TRUE(torch::equal(loaded.Features(test.images), f));
+  EXPECT_TRUE(torch::equal(loaded.Logits(test.images), ev.Logits(test.images)));
+  EXPECT_DOUBLE_EQ(loaded.info().at("test_accuracy").AsDouble(), acc);
+  fs::remove_all(dir);
+}
+
+TEST(Evaluator, FeaturesWithGradReachTheImagesOnly) {
+  Evaluator ev(EvaluatorConfig{16, 1, 4, 8, 16}, torch::kCPU);
+  torch::Tensor x = torch::zeros({3, 1, 16, 16}).uniform_(-1, 1).requires_grad_(true);
+  torch::Tensor f = ev.FeaturesWithGrad(x);
+  EXPECT_TRUE(torch::allclose(f, ev.Features(x.detach()), 1e-5, 1e-6));
+  f.pow(2).sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
+  for (const auto& p : ev.MutableNet()->parameters()) EXPECT_FALSE(p.grad().defined());
+  EXPECT_THROW(ev.Features(torch::zeros({2, 3, 16, 16})), Error);
+}
+
+TEST(Evaluator, TamperedOrMissingFilesAreRefused) {
+  Evaluator ev(EvaluatorConfig{16, 1, 4, 8, 16}, torch::kCPU);
+  const std::string dir = TempPath("tamper");
+  ev.Save(dir);
+  const std::string weights = JoinPath(dir, "weights.pt");
+  std::string bytes = ReadFile(weights);
+  bytes[bytes.size() / 2] = char(bytes[bytes.size() / 2] ^ 0x40);
+  WriteFileAtomic(weights, bytes);
+  try {
+    Evaluator::Load(dir, torch::kCPU);
+    FAIL() << "a tampered weights file was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(weights), std::string::npos) << e.what();
+  }
+  fs::remove(weights);
+  EXPECT_THROW(Evaluator::Load(dir, torch::kCPU), Error);
+  WriteFileAtomic(JoinPath(dir, "manifest.json"), "{not json");
+  try {
+    Evaluator::Load(dir, torch::kCPU);
+    FAIL() << "a corrupt manifest was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("manifest.json"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lethe::metrics
