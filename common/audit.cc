@@ -1,20 +1,42 @@
 #include "common/audit.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "common/db.h"
+#include "common/logging.h"
+#include "common/pg_array.h"
 #include "engine/base/sha256.h"
 
 namespace lethe {
-namespace {
-
-// pg_advisory_xact_lock key for audit appends ("letheaud").
-constexpr int64_t kAuditLockKey = 0x6c65746865617564;
-
-}  // namespace
 
 std::string AuditTimestampSql(const std::string& column) {
   return absl::StrCat("to_char(", column,
                       " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+}
+
+Json NormalizeAuditPayload(const Json& v) {
+  switch (v.type()) {
+    case Json::Type::kDouble: {
+      double d = v.AsDouble();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18) {
+        return Json(int64_t(d));
+      }
+      return v;
+    }
+    case Json::Type::kArray: {
+      Json out = Json::Array();
+      for (const Json& e : v.elements()) out.Push(NormalizeAuditPayload(e));
+      return out;
+    }
+    case Json::Type::kObject: {
+      Json out = Json::Object();
+      for (const auto& [k, e] : v.items()) out[k] = NormalizeAuditPayload(e);
+      return out;
+    }
+    default:
+      return v;
+  }
 }
 
 std::string CanonicalAuditJson(const AuditRecord& record) {
@@ -24,7 +46,7 @@ std::string CanonicalAuditJson(const AuditRecord& record) {
   j["actor"] = record.actor;
   j["action"] = record.action;
   j["request_id"] = record.request_id;
-  j["payload"] = record.payload;
+  j["payload"] = NormalizeAuditPayload(record.payload);
   return j.Dump();
 }
 
@@ -35,38 +57,60 @@ std::string ComputeAuditHash(const AuditRecord& record) {
   return h.FinishHex();
 }
 
+std::vector<AuditRecord> AppendAuditBatch(pqxx::work& tx, const std::vector<AuditEntry>& entries) {
+  std::vector<AuditRecord> records;
+  if (entries.empty()) return records;
+  pqxx::row head = tx.exec1("SELECT last_seq, last_hash FROM audit_head FOR UPDATE");
+  int64_t seq = head[0].as<int64_t>();
+  std::string prev = head[1].as<std::string>();
+  std::string at = NowRfc3339();
+  std::vector<std::string> seqs, ats, actors, actions, payloads, prevs, hashes;
+  std::vector<std::optional<std::string>> request_ids;
+  for (const AuditEntry& e : entries) {
+    AuditRecord rec;
+    rec.seq = ++seq;
+    rec.at = at;
+    rec.actor = e.actor;
+    rec.action = e.action;
+    rec.request_id = e.request_id;
+    rec.payload = NormalizeAuditPayload(e.payload.is_null() ? Json::Object() : e.payload);
+    rec.prev_hash = prev;
+    rec.hash = ComputeAuditHash(rec);
+    prev = rec.hash;
+    seqs.push_back(std::to_string(rec.seq));
+    ats.push_back(rec.at);
+    actors.push_back(rec.actor);
+    actions.push_back(rec.action);
+    request_ids.push_back(rec.request_id.empty() ? std::nullopt
+                                                 : std::optional<std::string>(rec.request_id));
+    payloads.push_back(rec.payload.Dump());
+    prevs.push_back(rec.prev_hash);
+    hashes.push_back(rec.hash);
+    records.push_back(std::move(rec));
+  }
+  tx.exec_params(
+      "WITH ins AS ("
+      "  INSERT INTO audit_log (seq, at, actor, action, request_id, payload, prev_hash, hash)"
+      "  SELECT s::bigint, a::timestamptz, ac, act, r::uuid, p::jsonb, ph, h"
+      "  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+      "              $7::text[], $8::text[]) AS u(s, a, ac, act, r, p, ph, h))"
+      "UPDATE audit_head SET last_seq = $9, last_hash = $10",
+      PgTextArray(seqs), PgTextArray(ats), PgTextArray(actors), PgTextArray(actions),
+      PgTextArray(request_ids), PgTextArray(payloads), PgTextArray(prevs), PgTextArray(hashes),
+      records.back().seq, records.back().hash);
+  return records;
+}
+
 AuditRecord AppendAudit(pqxx::work& tx, const std::string& actor, const std::string& action,
                         const std::string& request_id, const Json& payload) {
-  tx.exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kAuditLockKey, ")"));
-  // One round trip: the chain head, the next seq and the (microsecond, UTC) timestamp.
-  // The payload is hashed as PostgreSQL's jsonb will hand it back (numbers such as 1e18
-  // come back as 1000000000000000000), so verification recomputes the same bytes.
-  pqxx::row head = tx.exec_params1(
-      absl::StrCat("SELECT (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), "
-                   "nextval(pg_get_serial_sequence('audit_log', 'seq')), ",
-                   AuditTimestampSql("clock_timestamp()"), ", $1::jsonb::text"),
-      (payload.is_null() ? Json::Object() : payload).Dump());
-  AuditRecord rec;
-  rec.prev_hash = head[0].is_null() ? std::string(kGenesisHash) : head[0].as<std::string>();
-  rec.seq = head[1].as<int64_t>();
-  rec.at = head[2].as<std::string>();
-  rec.actor = actor;
-  rec.action = action;
-  rec.request_id = request_id;
-  rec.payload = Json::Parse(head[3].as<std::string>());
-  rec.hash = ComputeAuditHash(rec);
-  tx.exec_params(
-      "INSERT INTO audit_log (seq, at, actor, action, request_id, payload, prev_hash, hash) "
-      "VALUES ($1, $2::timestamptz, $3, $4, NULLIF($5, '')::uuid, $6::jsonb, $7, $8)",
-      rec.seq, rec.at, rec.actor, rec.action, rec.request_id, rec.payload.Dump(), rec.prev_hash,
-      rec.hash);
-  return rec;
+  return AppendAuditBatch(tx, {AuditEntry{actor, action, request_id, payload}}).front();
 }
 
 absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn) {
   AuditVerification out;
   try {
-    pqxx::read_transaction tx(conn);
+    // One snapshot for the walk and the head (repeatable read).
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
     int64_t after = 0;
     std::string prev = kGenesisHash;
     constexpr int kBatch = 5000;
@@ -86,35 +130,53 @@ absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn) {
         rec.prev_hash = row[6].as<std::string>();
         rec.hash = row[7].as<std::string>();
         ++out.records_checked;
-        auto fail = [&](const std::string& reason) {
+        auto fail = [&](int64_t seq, const std::string& reason) {
           out.ok = false;
-          out.first_bad_seq = rec.seq;
+          out.first_bad_seq = seq;
           out.reason = reason;
+          return out;
         };
+        if (rec.seq != after + 1) {
+          return fail(after + 1, absl::StrCat("record ", after + 1,
+                                              " is missing (the chain jumps from ", after,
+                                              " to ", rec.seq, ")"));
+        }
         try {
           rec.payload = Json::Parse(row[5].as<std::string>());
         } catch (const std::exception& e) {
-          fail(absl::StrCat("record ", rec.seq, ": payload is not valid JSON: ", e.what()));
-          return out;
+          return fail(rec.seq,
+                      absl::StrCat("record ", rec.seq, ": payload is not valid JSON: ", e.what()));
         }
         if (rec.prev_hash != prev) {
-          fail(absl::StrCat("record ", rec.seq, ": prev_hash ", rec.prev_hash.substr(0, 12),
-                            "... does not match the previous record's hash ", prev.substr(0, 12),
-                            "... (a record before it was deleted or altered)"));
-          return out;
+          return fail(rec.seq, absl::StrCat("record ", rec.seq, ": prev_hash ",
+                                            rec.prev_hash.substr(0, 12),
+                                            "... does not match the previous record's hash ",
+                                            prev.substr(0, 12), "..."));
         }
         std::string expected = ComputeAuditHash(rec);
         if (expected != rec.hash) {
-          fail(absl::StrCat("record ", rec.seq, ": stored hash ", rec.hash.substr(0, 12),
-                            "... does not match the recomputed ", expected.substr(0, 12),
-                            "... (the record was altered)"));
-          return out;
+          return fail(rec.seq, absl::StrCat("record ", rec.seq, ": stored hash ",
+                                            rec.hash.substr(0, 12),
+                                            "... does not match the recomputed hash ",
+                                            expected.substr(0, 12),
+                                            "... (the record was altered)"));
         }
         prev = rec.hash;
         out.head_hash = rec.hash;
         after = rec.seq;
       }
       if (rows.size() < size_t(kBatch)) break;
+    }
+    pqxx::row head = tx.exec1("SELECT last_seq, last_hash FROM audit_head");
+    int64_t head_seq = head[0].as<int64_t>();
+    if (head_seq != after || head[1].as<std::string>() != prev) {
+      out.ok = false;
+      out.first_bad_seq = after + 1;
+      out.reason = head_seq > after
+                       ? absl::StrCat("records ", after + 1, "..", head_seq,
+                                      " are missing (the chain head says ", head_seq, ")")
+                       : absl::StrCat("the chain head (seq ", head_seq,
+                                      ") does not match the last record (seq ", after, ")");
     }
     return out;
   } catch (const std::exception& e) {

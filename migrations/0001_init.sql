@@ -111,6 +111,15 @@ CREATE INDEX dataset_items_by_label ON dataset_items (model, label) WHERE split 
 
 -- One erasure request. idempotency_key is unique per requester (AIP-155); body_sha256
 -- is the SHA-256 of the request's canonical JSON (uploaded images by their hash).
+-- params:   the optional hyperparameters, only those set: {"fake_label": 0.1,
+--           "fake_label_target": "sigmoid"|"logit", "alpha_pixel": 1.0,
+--           "alpha_perceptual": 0.0, "destination": "forget_auc"|"non_member"|
+--           "class_fd_relative"|"class_fd_absolute", "destination_threshold": 0.8,
+--           "iteration_budget": 400, "truncation_psi": 0.5}.
+-- legal_ground: art17_1a .. art17_1f | other (then legal_ground_text says which).
+-- subject_hash: SHA-256 of the data-subject reference with the server's salt; the
+--           reference itself is never stored.
+-- cancel_requested: set by CancelForgetRequest on a running request; the worker stops.
 -- progress: {"phase": "...", "fraction": 0.5, "iteration": 10, "iteration_budget": 400,
 --            "metrics": {"auc_u": 0.7}, "message": "..."} (written by the worker).
 -- result:   {"model_version": 12, "model_version_sha256": "...", "report": {...},
@@ -144,6 +153,7 @@ CREATE TABLE forget_requests (
   unmatched_image_count   integer NOT NULL DEFAULT 0,
   received_at             timestamptz NOT NULL DEFAULT now(),
   due_at                  timestamptz NOT NULL,
+  extension_days          integer NOT NULL DEFAULT 0 CHECK (extension_days >= 0),
   extended_reason         text,
   extended_at             timestamptz,
   updated_at              timestamptz NOT NULL DEFAULT now(),
@@ -193,12 +203,14 @@ CREATE TABLE tombstones (
 CREATE UNIQUE INDEX tombstones_item ON tombstones (model, item_id) WHERE item_id IS NOT NULL;
 CREATE INDEX tombstones_hash ON tombstones (model, sha256);
 
--- Tamper-evident log: hash = SHA-256(prev_hash || canonical JSON of {seq, at, actor,
--- action, request_id, payload}) as lowercase hex; prev_hash of the first record is 64
--- zeros. Appends are serialised by an advisory transaction lock (common/audit.cc).
--- `at` is written with microsecond precision in UTC so it round-trips exactly.
+-- Tamper-evident log: hash = SHA-256(prev_hash || canonical JSON of {action, actor, at,
+-- payload, request_id, seq}) as lowercase hex; prev_hash of the first record is 64 zeros.
+-- Appenders lock the single audit_head row (SELECT ... FOR UPDATE), number their records
+-- from its last_seq, link them to its last_hash and move it forward in the same
+-- transaction (common/audit.cc), so seq order and prev_hash links always agree and a
+-- deleted tail is detected too. `at` has microsecond precision (UTC) so it round-trips.
 CREATE TABLE audit_log (
-  seq        bigserial PRIMARY KEY,
+  seq        bigint PRIMARY KEY CHECK (seq >= 1),
   at         timestamptz NOT NULL,
   actor      text NOT NULL,
   action     text NOT NULL,
@@ -208,3 +220,11 @@ CREATE TABLE audit_log (
   hash       text NOT NULL UNIQUE CHECK (hash ~ '^[0-9a-f]{64}$')
 );
 CREATE INDEX audit_log_by_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL;
+
+CREATE TABLE audit_head (
+  id        boolean PRIMARY KEY DEFAULT true CHECK (id),
+  last_seq  bigint NOT NULL,
+  last_hash text NOT NULL CHECK (last_hash ~ '^[0-9a-f]{64}$')
+);
+INSERT INTO audit_head (id, last_seq, last_hash)
+  VALUES (true, 0, '0000000000000000000000000000000000000000000000000000000000000000');

@@ -72,10 +72,10 @@ EvaluatorNetImpl::EvaluatorNetImpl(const EvaluatorConfig& config) {
     out = std::min(out * 2, config.width * 4);
   }
   conv_block(in, in);
-  trunk_->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)));
+  // The 4x4 map is flattened, not averaged: where a part of the object lies matters.
   trunk_->push_back(nn::Flatten());
   trunk_ = register_module("trunk", trunk_);
-  feature_ = register_module("feature", nn::Linear(in, config.feature_dim));
+  feature_ = register_module("feature", nn::Linear(in * 16, config.feature_dim));
   dropout_ = register_module("dropout", nn::Dropout(0.2));
   head_ = register_module("head", nn::Linear(config.feature_dim, config.num_classes));
 }
@@ -114,6 +114,7 @@ void Evaluator::CheckInput(const torch::Tensor& images) const {
 
 torch::Tensor Evaluator::Features(const torch::Tensor& images, int64_t batch) const {
   CheckInput(images);
+  if (batch <= 0) throw Error("evaluator batch size must be > 0");
   torch::NoGradGuard no_grad;
   Net().eval();
   std::vector<torch::Tensor> out;
@@ -127,6 +128,7 @@ torch::Tensor Evaluator::Features(const torch::Tensor& images, int64_t batch) co
 
 torch::Tensor Evaluator::Logits(const torch::Tensor& images, int64_t batch) const {
   CheckInput(images);
+  if (batch <= 0) throw Error("evaluator batch size must be > 0");
   torch::NoGradGuard no_grad;
   Net().eval();
   std::vector<torch::Tensor> out;
@@ -136,6 +138,24 @@ torch::Tensor Evaluator::Logits(const torch::Tensor& images, int64_t batch) cons
   }
   if (out.empty()) return torch::empty({0, config_.num_classes}, torch::TensorOptions(device_));
   return torch::cat(out, 0);
+}
+
+std::pair<torch::Tensor, torch::Tensor> Evaluator::FeaturesAndLogits(const torch::Tensor& images,
+                                                                     int64_t batch) const {
+  CheckInput(images);
+  if (batch <= 0) throw Error("evaluator batch size must be > 0");
+  torch::NoGradGuard no_grad;
+  Net().eval();
+  std::vector<torch::Tensor> features, logits;
+  for (int64_t i = 0; i < images.size(0); i += batch) {
+    torch::Tensor x = images.narrow(0, i, std::min(batch, images.size(0) - i));
+    features.push_back(Net().Features(x.to(device_, torch::kFloat32)));
+    logits.push_back(Net().Classify(features.back()));
+  }
+  if (features.empty())
+    return {torch::empty({0, config_.feature_dim}, torch::TensorOptions(device_)),
+            torch::empty({0, config_.num_classes}, torch::TensorOptions(device_))};
+  return {torch::cat(features, 0), torch::cat(logits, 0)};
 }
 
 torch::Tensor Evaluator::FeaturesWithGrad(const torch::Tensor& images) const {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "engine/base/cancel.h"
 #include "engine/base/json.h"
@@ -32,8 +33,8 @@ struct EvaluatorConfig {
   void Validate() const;
 };
 
-// conv-bn-relu blocks with 2x pooling down to 4x4, global average pooling, a linear
-// feature layer (ReLU), then a linear classifier.
+// conv-bn-relu blocks with 2x max pooling down to 4x4, one more conv-bn-relu, a linear
+// feature layer (ReLU) on the flattened map, then dropout and a linear classifier.
 class EvaluatorNetImpl : public torch::nn::Module {
  public:
   explicit EvaluatorNetImpl(const EvaluatorConfig& config);
@@ -63,6 +64,9 @@ class Evaluator {
   // Features and Logits: batched, no gradient, result on the evaluator's device.
   torch::Tensor Features(const torch::Tensor& images, int64_t batch = 512) const;
   torch::Tensor Logits(const torch::Tensor& images, int64_t batch = 512) const;
+  // Both in one pass: {features [N, F], logits [N, K]}.
+  std::pair<torch::Tensor, torch::Tensor> FeaturesAndLogits(const torch::Tensor& images,
+                                                            int64_t batch = 512) const;
   // Differentiable with respect to `images` (the weights stay frozen): the feature
   // distance term of unlearning.
   torch::Tensor FeaturesWithGrad(const torch::Tensor& images) const;

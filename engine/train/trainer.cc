@@ -316,8 +316,9 @@ void Trainer::LoadState(const models::Checkpoint& checkpoint) {
         rng.push_back(cuda_state);
       } else {
         // Written on CPU: continue on the GPU from a seed derived from the position.
-        at::globalContext().defaultGenerator(options_.device).set_current_seed(
-            options_.seed + uint64_t(iteration_));
+        at::Generator cuda = at::globalContext().defaultGenerator(options_.device);
+        std::lock_guard<std::mutex> lock(cuda.mutex());
+        cuda.set_current_seed(options_.seed + uint64_t(iteration_));
       }
     }
   } catch (const c10::Error& e) {

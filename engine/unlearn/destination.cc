@@ -55,8 +55,7 @@ Verdict JudgePaper(RequestKind kind, const DestinationOptions& options, const Me
   return v;
 }
 
-Verdict JudgeNonMember(RequestKind kind, const DestinationOptions& options,
-                       const Measurement& m) {
+Verdict JudgeNonMember(RequestKind kind, const DestinationOptions& options, const Measurement& m) {
   Verdict v;
   v.metric = "logan_auc";
   v.threshold = 0.5;

@@ -45,8 +45,8 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
                        const InversionProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
   const auto& cfg = g->config();
-  if (images.dim() != 4 || images.size(1) != cfg.img_channels ||
-      images.size(2) != cfg.resolution || images.size(3) != cfg.resolution)
+  if (images.dim() != 4 || images.size(1) != cfg.img_channels || images.size(2) != cfg.resolution ||
+      images.size(3) != cfg.resolution)
     throw Error("inversion: images must be [N, " + std::to_string(cfg.img_channels) + ", " +
                 std::to_string(cfg.resolution) + ", " + std::to_string(cfg.resolution) +
                 "] for this model");
@@ -112,8 +112,7 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
     result.mean_mse = result.mse.mean().item<double>();
     result.max_mse = result.mse.max().item<double>();
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

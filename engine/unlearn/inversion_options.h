@@ -14,12 +14,12 @@ namespace lethe::unlearn {
 struct InversionOptions {
   int64_t steps = 200;
   double lr = 0.1;
-  double lr_rampup = 0.05;    // fraction of the run
-  double lr_rampdown = 0.25;  // fraction of the run
-  double noise_factor = 0.05;  // initial noise = noise_factor * w_std
-  double noise_ramp = 0.75;    // fraction of the run over which noise decays to 0
-  double feature_weight = 0.0;  // weight of MSE between evaluator features (0 = pixels only)
-  int64_t chunk = 2048;         // images optimised together (bounds memory); 0 = all
+  double lr_rampup = 0.05;       // fraction of the run
+  double lr_rampdown = 0.25;     // fraction of the run
+  double noise_factor = 0.05;    // initial noise = noise_factor * w_std
+  double noise_ramp = 0.75;      // fraction of the run over which noise decays to 0
+  double feature_weight = 0.0;   // weight of MSE between evaluator features (0 = pixels only)
+  int64_t chunk = 2048;          // images optimised together (bounds memory); 0 = all
   int64_t w_std_samples = 2048;  // codes sampled to estimate the spread of W
   uint64_t seed = 0;
 

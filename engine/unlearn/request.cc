@@ -47,8 +47,9 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
   const auto sub = r.substitute.kind;
   if (r.kind == RequestKind::kItem) {
     if (sub == SubstituteKind::kOtherClass)
-      throw Error("the other-class substitute is for class requests; items take average, "
-                  "truncation or projection");
+      throw Error(
+          "the other-class substitute is for class requests; items take average, "
+          "truncation or projection");
     if (r.forget.size() == 0) throw Error("the forget set is empty");
   } else {
     if (r.forget_class < 0 || r.forget_class >= num_classes)
@@ -82,6 +83,7 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
   if (c.batch < 0) throw Error("batch must be positive");
   if (c.eval_every <= 0) throw Error("eval-every must be positive");
   if (c.eval_samples < 8) throw Error("eval-samples must be at least 8");
+  if (c.fd_samples < 16) throw Error("fd-samples must be at least 16");
   if (c.max_iterations <= 0) throw Error("max-iterations must be positive");
   if (c.max_seconds < 0) throw Error("max-seconds must be non-negative");
   if (c.learning_steps < 0) throw Error("learning-steps must be non-negative");
@@ -128,6 +130,7 @@ Json ConfigJson(const UnlearnRequest& r) {
   cj["learning_steps"] = c.learning_steps;
   cj["eval_every"] = c.eval_every;
   cj["eval_samples"] = c.eval_samples;
+  cj["fd_samples"] = c.fd_samples;
   cj["max_iterations"] = c.max_iterations;
   cj["max_seconds"] = c.max_seconds;
   cj["latent_pool"] = c.latent_pool;

@@ -35,18 +35,19 @@ LatentSource ParseLatentSource(const std::string& name);
 std::string RequestKindName(RequestKind kind);  // "item" / "class"
 
 struct CascadeOptions {
-  double zeta = 0.1;             // fake label ζ for forgotten images
-  bool zeta_on_logit = false;    // false: (σ(D(x_u)) − ζ)²; true: (D(x_u) − ζ)²
-  double alpha_pixel = 1.0;      // weight of MSE(S(w_u), x_s)
-  double alpha_perceptual = 0.0;  // weight of the feature distance MSE(φ(S(w_u)), φ(x_s))
-  double adversarial_weight = 1.0;  // weight of L_adv(S(w_u))
-  double distill_weight = 1.0;      // zero-shot: weight of (D(x_g) − D0(x_g))²
-  int64_t batch = 0;                // forget codes per iteration; 0 = min(|D_u|, 256)
-  double lr = 0.0;                  // Adam step for G and D; 0 = the base model's
+  double zeta = 0.1;                 // fake label ζ for forgotten images
+  bool zeta_on_logit = false;        // false: (σ(D(x_u)) − ζ)²; true: (D(x_u) − ζ)²
+  double alpha_pixel = 1.0;          // weight of MSE(S(w_u), x_s)
+  double alpha_perceptual = 0.0;     // weight of the feature distance MSE(φ(S(w_u)), φ(x_s))
+  double adversarial_weight = 1.0;   // weight of L_adv(S(w_u))
+  double distill_weight = 1.0;       // zero-shot: weight of (D(x_g) − D0(x_g))²
+  int64_t batch = 0;                 // forget codes per iteration; 0 = min(|D_u|, 256)
+  double lr = 0.0;                   // Adam step for G and D; 0 = the base model's
   double beta1 = 0.0, beta2 = 0.99;  // overwritten by the base model's schedule when known
   int64_t learning_steps = 1;        // learning-phase steps per unlearning step
   int64_t eval_every = 20;           // iterations between destination checks
-  int64_t eval_samples = 512;        // generated/held images per destination check
+  int64_t eval_samples = 512;        // held retained / test images per destination check
+  int64_t fd_samples = 1000;         // class requests: generated images for FD_u
   int64_t max_iterations = 2000;     // budget; reaching it unreached is "not reached"
   double max_seconds = 0.0;          // wall-clock budget of the cascade; 0 = none
   int64_t latent_pool = 0;           // class, sampled: 0 = fresh codes every iteration,

@@ -24,8 +24,8 @@ RetainedImages::RetainedImages(const data::Dataset& retained,
   const int64_t pool = pool_size <= 0 ? n : std::min(pool_size, n);
   std::vector<int64_t> order(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n);
   pool_ = retained.Subset(std::vector<int64_t>(order.begin(), order.begin() + pool));
-  held_ = pool < n ? retained.Subset(std::vector<int64_t>(order.begin() + pool, order.end()))
-                   : pool_;
+  held_ =
+      pool < n ? retained.Subset(std::vector<int64_t>(order.begin() + pool, order.end())) : pool_;
 }
 
 RealBatch RetainedImages::Serve(const data::Dataset& from, const torch::Tensor& indices) {

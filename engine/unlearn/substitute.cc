@@ -23,8 +23,8 @@ std::string SubstituteName(SubstituteKind kind) {
 }
 
 SubstituteKind ParseSubstitute(const std::string& name) {
-  for (auto k : {SubstituteKind::kAverage, SubstituteKind::kTruncation,
-                 SubstituteKind::kProjection, SubstituteKind::kOtherClass})
+  for (auto k : {SubstituteKind::kAverage, SubstituteKind::kTruncation, SubstituteKind::kProjection,
+                 SubstituteKind::kOtherClass})
     if (SubstituteName(k) == name) return k;
   throw Error("unknown substitute \"" + name +
               "\" (expected average, truncation, projection or other-class)");

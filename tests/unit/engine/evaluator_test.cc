@@ -40,11 +40,12 @@ data::Dataset Quadrants(int64_t n, uint64_t seed, const std::string& prefix) {
 
 EvaluatorOptions FastOptions() {
   EvaluatorOptions o;
-  o.iterations = 150;
+  o.iterations = 50;
   o.batch = 32;
   o.width = 8;
   o.feature_dim = 16;
   o.seed = 5;
+  o.log_every = 10;
   return o;
 }
 
@@ -58,7 +59,16 @@ std::string TempPath(const std::string& name) {
 
 TEST(Evaluator, TrainsToHighAccuracyAndRoundTrips) {
   data::Dataset train = Quadrants(256, 1, "train"), test = Quadrants(64, 2, "test");
-  Evaluator ev = TrainEvaluator(train, test, FastOptions());
+  EvaluatorOptions options = FastOptions();
+  int reports = 0;
+  double last_train_accuracy = 0;
+  options.on_progress = [&](int64_t, double, double train_accuracy) {
+    ++reports;
+    last_train_accuracy = train_accuracy;
+  };
+  Evaluator ev = TrainEvaluator(train, test, options);
+  EXPECT_EQ(reports, 5);
+  EXPECT_GE(last_train_accuracy, 0.9);
   const double acc = ev.info().at("test_accuracy").AsDouble();
   EXPECT_GE(acc, 0.95);
   EXPECT_EQ(ev.info().at("dataset_fingerprint").AsString(), train.Fingerprint());

@@ -1,0 +1,133 @@
+#include "engine/unlearn/probe.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "engine/base/error.h"
+#include "engine/data/sampler.h"
+#include "engine/metrics/auc.h"
+
+namespace lethe::unlearn {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A seeded random subset of at most `k` rows (all rows, in order, when k >= n).
+torch::Tensor RandomRows(int64_t n, int64_t k, uint64_t seed) {
+  if (k >= n) return torch::arange(n, torch::kLong);
+  torch::Generator rng = data::MakeGenerator(seed);
+  return torch::randperm(n, rng, torch::kLong).narrow(0, 0, k);
+}
+
+}  // namespace
+
+std::vector<double> ScoreImages(models::Discriminator& d, const torch::Tensor& images,
+                                const torch::Tensor& labels, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  const int64_t n = images.size(0);
+  for (int64_t i = 0; i < n; i += batch) {
+    const int64_t len = std::min(batch, n - i);
+    parts.push_back(d->forward(images.narrow(0, i, len), labels.narrow(0, i, len)));
+  }
+  std::vector<double> out;
+  if (parts.empty()) return out;
+  torch::Tensor all = torch::cat(parts).to(torch::kCPU, torch::kDouble).contiguous();
+  out.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+  return out;
+}
+
+data::Dataset MatchingTestSample(const data::Dataset& test, const torch::Tensor& labels,
+                                 int64_t max_total, uint64_t seed) {
+  if (test.size() == 0 || labels.numel() == 0) return test.Subset({});
+  torch::Tensor l = labels.to(torch::kCPU, torch::kLong).contiguous();
+  std::map<int64_t, int64_t> counts;
+  for (int64_t i = 0; i < l.numel(); ++i) ++counts[l.data_ptr<int64_t>()[i]];
+  const double total = double(l.numel());
+  // Scale so that the largest class share still fits what the test set holds.
+  double scale = double(max_total) / total;
+  for (const auto& [c, k] : counts) {
+    const double have = double(test.IndicesOfClass(c).size());
+    if (have > 0) scale = std::min(scale, have / double(k));
+  }
+  std::vector<int64_t> picked;
+  torch::Generator rng = data::MakeGenerator(seed);
+  for (const auto& [c, k] : counts) {
+    std::vector<int64_t> of_class = test.IndicesOfClass(c);
+    if (of_class.empty()) continue;
+    const int64_t want =
+        std::clamp<int64_t>(int64_t(std::llround(scale * double(k))), 1, of_class.size());
+    torch::Tensor perm = torch::randperm(int64_t(of_class.size()), rng, torch::kLong);
+    for (int64_t i = 0; i < want; ++i) picked.push_back(of_class[size_t(perm[i].item<int64_t>())]);
+  }
+  std::sort(picked.begin(), picked.end());
+  return test.Subset(picked);
+}
+
+DestinationProbe::DestinationProbe(RequestKind kind, int64_t forget_class,
+                                   const data::Dataset& forget, RetainedSource& reference,
+                                   const data::Dataset& test, const metrics::Evaluator* evaluator,
+                                   int64_t z_dim, const ProbeOptions& options, torch::Device device)
+    : kind_(kind),
+      forget_class_(forget_class),
+      evaluator_(evaluator),
+      options_(options),
+      device_(device) {
+  torch::Tensor rows = RandomRows(forget.size(), options.forget_samples, options.seed);
+  forget_images_ = forget.images.index_select(0, rows).to(device);
+  forget_labels_ = forget.labels.index_select(0, rows).to(device, torch::kLong);
+  RealBatch ref = reference.Held(options.reference_samples);
+  ref_images_ = ref.images.to(device);
+  ref_labels_ = ref.labels.to(device, torch::kLong);
+  data::Dataset t =
+      MatchingTestSample(test, forget_labels_, options.reference_samples, options.seed + 1);
+  if (t.size() > 0) {
+    test_images_ = t.images.to(device);
+    test_labels_ = t.labels.to(device, torch::kLong);
+  }
+  if (kind == RequestKind::kClass) {
+    if (!evaluator) throw Error("class unlearning needs an evaluator for FD_u");
+    torch::Tensor real_rows =
+        RandomRows(forget.size(), std::max<int64_t>(options.fd_samples, 2), options.seed + 2);
+    real_class_stats_ =
+        metrics::ComputeStats(evaluator->Features(forget.images.index_select(0, real_rows)));
+    torch::Generator rng = data::MakeGenerator(options.seed + 3);
+    const int64_t n = std::max<int64_t>(options.fd_samples, 2);
+    fd_z_ = torch::randn({n, z_dim}, rng).to(device);
+    fd_labels_ = torch::full({n}, forget_class, torch::kLong).to(device);
+  }
+}
+
+Measurement DestinationProbe::Measure(models::Generator& g, models::Discriminator& d,
+                                      int64_t iteration) {
+  torch::NoGradGuard no_grad;
+  Measurement m;
+  m.iteration = iteration;
+  const int64_t b = options_.score_batch;
+  std::vector<double> u = ScoreImages(d, forget_images_, forget_labels_, b);
+  std::vector<double> l = ScoreImages(d, ref_images_, ref_labels_, b);
+  m.auc_u = metrics::MannWhitneyAuc(l, u);
+  if (has_test()) {
+    std::vector<double> t = ScoreImages(d, test_images_, test_labels_, b);
+    m.logan_auc = metrics::MannWhitneyAuc(u, t);
+  } else {
+    m.logan_auc = kNaN;
+  }
+  m.fd_u = kNaN;
+  if (kind_ == RequestKind::kClass) {
+    if (fd_z_.size(1) != g->config().z_dim) throw Error("probe built for another model");
+    std::vector<torch::Tensor> feats;
+    for (int64_t i = 0; i < fd_z_.size(0); i += 256) {
+      const int64_t len = std::min<int64_t>(256, fd_z_.size(0) - i);
+      torch::Tensor img = g->forward(fd_z_.narrow(0, i, len), fd_labels_.narrow(0, i, len),
+                                     models::NoiseMode::kConst);
+      feats.push_back(evaluator_->Features(img.clamp(-1, 1)));
+    }
+    m.fd_u = metrics::FrechetDistance(metrics::ComputeStats(torch::cat(feats)), real_class_stats_);
+  }
+  return m;
+}
+
+}  // namespace lethe::unlearn

@@ -1,0 +1,69 @@
+// The destination's numbers, measured every k iterations on samples fixed at the start (so
+// successive checks compare the model, not the draw):
+//   AUC_u     = P(D(x_l) > D(x_u)), x_l the retained source's held sample (retained images
+//               in few-shot, raw-generator samples in zero-shot: zero-shot never reads a
+//               retained image, not even to decide when to stop);
+//   LOGAN AUC = P(D(x_u) > D(x_t)), x_t test images of the forgotten images' classes;
+//   FD_u      = FD(G(z, c_u), real c_u) on the evaluator's features (class requests).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/data/dataset.h"
+#include "engine/metrics/evaluator.h"
+#include "engine/metrics/fd.h"
+#include "engine/models/discriminator.h"
+#include "engine/models/generator.h"
+#include "engine/unlearn/destination.h"
+#include "engine/unlearn/retained_source.h"
+
+namespace lethe::unlearn {
+
+struct ProbeOptions {
+  int64_t reference_samples = 512;  // x_l and x_t sizes (at most)
+  int64_t forget_samples = 1024;    // x_u size (at most; class requests have thousands)
+  int64_t fd_samples = 1000;        // generated c_u images for FD_u
+  int64_t score_batch = 64;         // D scores batches of this size (minibatch-stddev)
+  uint64_t seed = 0;
+};
+
+// D's raw logits for `images` in batches of `batch`, as doubles on the CPU.
+std::vector<double> ScoreImages(models::Discriminator& d, const torch::Tensor& images,
+                                const torch::Tensor& labels, int64_t batch);
+
+// Test items of the classes in `labels`, in proportion to their counts, at most `max_total`
+// (drawn with `seed`); empty when `test` has none.
+data::Dataset MatchingTestSample(const data::Dataset& test, const torch::Tensor& labels,
+                                 int64_t max_total, uint64_t seed);
+
+class DestinationProbe {
+ public:
+  // `evaluator` is needed for class requests (FD_u); `reference` serves x_l; z_dim is
+  // the generator's (FD_u's codes are drawn once, here).
+  DestinationProbe(RequestKind kind, int64_t forget_class, const data::Dataset& forget,
+                   RetainedSource& reference, const data::Dataset& test,
+                   const metrics::Evaluator* evaluator, int64_t z_dim, const ProbeOptions& options,
+                   torch::Device device);
+
+  Measurement Measure(models::Generator& g, models::Discriminator& d, int64_t iteration);
+  bool has_test() const { return test_images_.defined() && test_images_.size(0) > 0; }
+  int64_t reference_count() const { return ref_images_.size(0); }
+  int64_t test_count() const { return has_test() ? test_images_.size(0) : 0; }
+
+ private:
+  RequestKind kind_;
+  int64_t forget_class_;
+  const metrics::Evaluator* evaluator_;
+  ProbeOptions options_;
+  torch::Device device_;
+  torch::Tensor forget_images_, forget_labels_;
+  torch::Tensor ref_images_, ref_labels_;
+  torch::Tensor test_images_, test_labels_;
+  torch::Tensor fd_z_, fd_labels_;
+  metrics::FeatureStats real_class_stats_;
+};
+
+}  // namespace lethe::unlearn

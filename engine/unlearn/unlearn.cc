@@ -1,0 +1,196 @@
+#include "engine/unlearn/unlearn.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "engine/base/error.h"
+#include "engine/unlearn/model_util.h"
+#include "engine/unlearn/probe.h"
+#include "engine/unlearn/schedule.h"
+
+namespace lethe::unlearn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+Json NumberOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(); }
+
+}  // namespace
+
+GanStepOptions GanOptionsFromManifest(const Json& manifest) {
+  GanStepOptions o;
+  if (!manifest.is_object() || !manifest.Has("training")) return o;
+  const train::TrainOptions t = ScheduleFromManifest(manifest);
+  o.g_lr = t.g_lr;
+  o.d_lr = t.d_lr;
+  o.beta1 = t.beta1;
+  o.beta2 = t.beta2;
+  o.r1_gamma = t.r1_gamma;
+  o.r1_interval = t.r1_interval;
+  o.w_avg_beta = t.w_avg_beta;
+  return o;
+}
+
+Json MeasurementJson(const Measurement& m) {
+  Json j = Json::Object();
+  j["iteration"] = m.iteration;
+  j["auc_u"] = NumberOrNull(m.auc_u);
+  j["logan_auc"] = NumberOrNull(m.logan_auc);
+  j["fd_u"] = NumberOrNull(m.fd_u);
+  return j;
+}
+
+UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& evaluator,
+                      const UnlearnRequest& request, RetainedSource* retained,
+                      const data::Dataset& test, const ProgressFn& progress,
+                      const CancelToken* cancel) {
+  const auto start = Clock::now();
+  if (!base.generator || !base.discriminator) throw Error("base checkpoint has no networks");
+  const models::ModelConfig& cfg = base.config;
+  ValidateRequest(request, cfg.num_classes);
+  if (request.forget.channels() != cfg.img_channels ||
+      request.forget.resolution() != cfg.resolution)
+    throw Error("forget images are " + std::to_string(request.forget.channels()) + "x" +
+                std::to_string(request.forget.resolution()) + " but the model makes " +
+                std::to_string(cfg.img_channels) + "x" + std::to_string(cfg.resolution));
+  const bool zero_shot = request.mode == Mode::kZeroShot;
+  if (!zero_shot && (!retained || !retained->reads_retained_images()))
+    throw Error("few-shot unlearning needs a source of retained images");
+  const torch::Device device = ModuleDevice(*base.generator);
+  torch::manual_seed(request.seed);
+
+  UnlearnResult result;
+  CascadeInputs in;
+  in.g0 = FrozenCopy(base.generator, device);
+  in.d0 = FrozenCopy(base.discriminator, device);
+  in.g = CopyModule(base.generator, device);
+  in.d = CopyModule(base.discriminator, device);
+  in.g->train();
+  in.d->train();
+  for (auto& p : in.g->parameters()) p.requires_grad_(true);
+  for (auto& p : in.d->parameters()) p.requires_grad_(true);
+  in.class_means = ClassMeans(in.g0, 1024, request.seed);
+  in.forget_images = request.forget.images.to(device, torch::kFloat);
+  in.forget_labels = request.forget.labels.to(device, torch::kLong);
+  in.evaluator = &evaluator;
+  in.gan = GanOptionsFromManifest(base.manifest);
+
+  // Step 1: the forgotten content's codes.
+  const bool invert =
+      request.kind == RequestKind::kItem || request.latents == LatentSource::kInverted;
+  if (invert) {
+    FeatureFn features;
+    if (request.inversion.feature_weight > 0)
+      features = [&evaluator](const torch::Tensor& x) { return evaluator.FeaturesWithGrad(x); };
+    InversionProgressFn inv_progress;
+    if (progress)
+      inv_progress = [&](int64_t done, int64_t total) {
+        Progress p;
+        p.phase = Phase::kInverting;
+        p.iteration = done;
+        p.total = total;
+        p.seconds = Since(start);
+        p.eta_seconds = done > 0 ? p.seconds / double(done) * double(total - done) : 0;
+        progress(p);
+      };
+    result.inversion = Invert(in.g0, in.forget_images, in.forget_labels, request.inversion,
+                              features, cancel, inv_progress);
+    in.w_u = result.inversion.w;
+  }
+
+  // Step 2-5: the cascade, with its stopping rule.
+  std::unique_ptr<RetainedSource> own_source;
+  RetainedSource* source = retained;
+  if (zero_shot) {
+    // Built here from G0 alone: the zero-shot path is never handed retained data.
+    own_source = std::make_unique<RawGeneratorSamples>(
+        in.g0, request.kind == RequestKind::kClass ? request.forget_class : -1, request.seed + 7,
+        device);
+    source = own_source.get();
+  }
+  ProbeOptions probe_options;
+  probe_options.reference_samples = request.cascade.eval_samples;
+  probe_options.fd_samples = request.cascade.fd_samples;
+  probe_options.seed = request.seed + 5;
+  DestinationProbe probe(request.kind, request.forget_class, request.forget, *source, test,
+                         &evaluator, cfg.z_dim, probe_options, device);
+  if (request.destination.policy == DestinationPolicy::kNonMember && !probe.has_test())
+    throw Error("the non-member destination needs test images of the forgotten classes");
+  result.cascade = RunCascade(in, request, *source, probe, progress, cancel);
+  const CascadeResult& c = result.cascade;
+
+  // The published model samples with its class means: refresh them for the new mapping.
+  if (base.generator->HasClassMeans()) {
+    int64_t samples = 4096;
+    if (base.manifest.is_object() && base.manifest.Has("training"))
+      samples = base.manifest.at("training").GetInt("class_mean_samples", samples);
+    torch::NoGradGuard no_grad;
+    in.g->ComputeClassMeans(samples, request.seed);
+  }
+  in.g->eval();
+  for (auto& p : in.g->parameters()) p.requires_grad_(false);
+  for (auto& p : in.d->parameters()) p.requires_grad_(false);
+  result.generator = in.g;
+  result.discriminator = in.d;
+  result.destination_reached = c.reached;
+  result.seconds_total = Since(start);
+
+  // The report (the caller adds "before" and "after").
+  Json r = Json::Object();
+  r["destination_reached"] = c.reached;
+  const Verdict& chosen =
+      request.destination.policy == DestinationPolicy::kPaper ? c.paper : c.non_member;
+  Json dest = VerdictJson(chosen);
+  dest["policy"] = DestinationPolicyName(request.destination.policy);
+  dest["stop_reason"] = c.stop_reason;
+  r["destination"] = dest;
+  Json policies = Json::Object();
+  policies["paper"] = VerdictJson(c.paper);
+  policies["non_member"] = VerdictJson(c.non_member);
+  r["policies"] = policies;
+  r["iterations"] = c.iterations;
+  Json seconds = Json::Object();
+  seconds["inversion"] = result.inversion.seconds;
+  seconds["unlearning"] = c.seconds_unlearning;
+  seconds["evaluation"] = c.seconds_evaluation;
+  seconds["total"] = result.seconds_total;
+  r["seconds"] = seconds;
+  if (invert) {
+    Json inv = Json::Object();
+    inv["count"] = result.inversion.mse.numel();
+    inv["mean_mse"] = result.inversion.mean_mse;
+    inv["max_mse"] = result.inversion.max_mse;
+    inv["steps"] = request.inversion.steps;
+    r["inversion"] = inv;
+  } else {
+    r["inversion"] = Json();
+  }
+  Json config = ConfigJson(request);
+  Json gan = Json::Object();
+  gan["g_lr"] = request.cascade.lr > 0 ? request.cascade.lr : in.gan.g_lr;
+  gan["d_lr"] = request.cascade.lr > 0 ? request.cascade.lr : in.gan.d_lr;
+  gan["betas"] = Json::ArrayOf(std::vector<double>{in.gan.beta1, in.gan.beta2});
+  gan["r1_gamma"] = in.gan.r1_gamma;
+  gan["r1_interval"] = int64_t(in.gan.r1_interval);
+  config["gan"] = gan;
+  config["cascade"]["batch"] = std::min(ForgetBatchSize(request), request.forget.size());
+  r["config"] = config;
+  Json probe_json = Json::Object();
+  probe_json["reference"] = source->Describe();
+  probe_json["reference_count"] = probe.reference_count();
+  probe_json["test_count"] = probe.test_count();
+  probe_json["initial"] = MeasurementJson(c.initial);
+  probe_json["final"] = MeasurementJson(c.last);
+  r["probe"] = probe_json;
+  Json trace = Json::Array();
+  for (const auto& m : c.trace) trace.Push(MeasurementJson(m));
+  r["trace"] = trace;
+  result.report = r;
+  return result;
+}
+
+}  // namespace lethe::unlearn

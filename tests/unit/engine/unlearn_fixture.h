@@ -1,0 +1,182 @@
+// A tiny world for the unlearning tests: a synthetic labelled data set written as PNG
+// class folders (so the CLI can load it too), a tiny conditional GAN trained on it and a
+// domain classifier. Each gtest case runs in its own process, so the trained models are
+// cached on disk next to the test binary, keyed by the binary's size and modification
+// time (a rebuilt binary retrains once); a file lock lets parallel test processes share
+// one training run.
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/base/error.h"
+#include "engine/base/file_util.h"
+#include "engine/base/png.h"
+#include "engine/data/dataset.h"
+#include "engine/metrics/evaluator.h"
+#include "engine/models/checkpoint.h"
+#include "engine/models/config.h"
+#include "engine/models/device.h"
+#include "engine/train/trainer.h"
+
+namespace lethe::unlearn::testing {
+
+namespace fs = std::filesystem;
+
+inline constexpr int kRes = 16;
+inline constexpr int kClasses = 4;
+
+// Class c: 0 horizontal bar, 1 vertical bar, 2 filled square, 3 hollow square, at a random
+// position and brightness, over a texture of its own (every item unique, as real images
+// are), 8-bit gray.
+inline std::vector<Image8> ShapeImages(int64_t per_class, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  const int64_t n = per_class * kClasses;
+  torch::Tensor pos = torch::randint(1, kRes - 7, {n, 2}, gen, torch::kInt64);
+  torch::Tensor level = torch::randint(170, 256, {n}, gen, torch::kInt64);
+  torch::Tensor texture = torch::randint(0, 60, {n, kRes, kRes}, gen, torch::kInt64);
+  std::vector<Image8> out;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = i % kClasses;
+    const int64_t y = pos[i][0].item<int64_t>(), x = pos[i][1].item<int64_t>();
+    Image8 img;
+    img.width = img.height = kRes;
+    img.channels = 1;
+    img.pixels.resize(kRes * kRes);
+    for (int64_t r = 0; r < kRes; ++r)
+      for (int64_t q = 0; q < kRes; ++q) {
+        bool on = false;
+        if (c == 0) on = r >= y && r < y + 3 && q >= 2 && q < kRes - 2;
+        if (c == 1) on = q >= x && q < x + 3 && r >= 2 && r < kRes - 2;
+        if (c == 2) on = r >= y && r < y + 5 && q >= x && q < x + 5;
+        if (c == 3)
+          on = r >= y && r < y + 6 && q >= x && q < x + 6 &&
+               (r == y || r == y + 5 || q == x || q == x + 5);
+        img.pixels[size_t(r * kRes + q)] =
+            uint8_t(on ? level[i].item<int64_t>() : texture[i][r][q].item<int64_t>());
+      }
+    out.push_back(std::move(img));
+  }
+  return out;
+}
+
+inline void WriteSplit(const std::string& dir, int64_t per_class, uint64_t seed) {
+  std::vector<Image8> images = ShapeImages(per_class, seed);
+  for (size_t i = 0; i < images.size(); ++i) {
+    const std::string cls = JoinPath(dir, "c" + std::to_string(i % kClasses));
+    MakeDirs(cls);
+    char name[32];
+    std::snprintf(name, sizeof name, "%04zu.png", i);
+    WriteFileAtomic(JoinPath(cls, name), EncodePng(images[i]));
+  }
+}
+
+inline train::TrainOptions BaseSchedule() {
+  train::TrainOptions o;
+  o.iterations = 400;
+  o.batch = 32;
+  o.seed = 3;
+  o.g_lr = o.d_lr = 0.005;
+  o.log_every = 0;
+  o.class_mean_samples = 256;
+  return o;
+}
+
+struct World {
+  std::string root, data_dir, base_dir, evaluator_dir;
+  data::Dataset train, test;
+  models::Checkpoint base;
+  std::unique_ptr<metrics::Evaluator> evaluator;
+};
+
+// Directory for this build's cached world (removes worlds of older builds).
+inline std::string WorldRoot() {
+  const fs::path exe = fs::read_symlink("/proc/self/exe");
+  struct stat st {};
+  if (::stat(exe.c_str(), &st) != 0) throw Error("cannot stat " + exe.string());
+  const std::string name = "unlearn-world-" + std::to_string(st.st_size) + "-" +
+                           std::to_string(int64_t(st.st_mtime));
+  return (exe.parent_path() / name).string();
+}
+
+inline data::LoadOptions WorldLoadOptions() {
+  data::LoadOptions o;
+  o.resolution = kRes;
+  return o;
+}
+
+inline World BuildWorld() {
+  models::ConfigureThreads(2);
+  World w;
+  w.root = WorldRoot();
+  w.data_dir = JoinPath(w.root, "data");
+  w.base_dir = JoinPath(w.root, "base");
+  w.evaluator_dir = JoinPath(w.root, "evaluator");
+  const std::string parent = fs::path(w.root).parent_path().string();
+  const std::string lock_path = JoinPath(parent, "unlearn-world.lock");
+  int fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR, 0644);
+  if (fd < 0 || ::flock(fd, LOCK_EX) != 0) throw Error("cannot lock " + lock_path);
+  try {
+    if (!PathExists(JoinPath(w.root, "ready"))) {
+      for (const auto& entry : fs::directory_iterator(parent))
+        if (entry.path().filename().string().rfind("unlearn-world-", 0) == 0)
+          fs::remove_all(entry.path());
+      WriteSplit(JoinPath(w.data_dir, "train"), 96, 1);
+      WriteSplit(JoinPath(w.data_dir, "test"), 32, 2);
+      data::Dataset train = data::LoadDataset(w.data_dir, data::Split::kTrain, WorldLoadOptions());
+      data::Dataset test = data::LoadDataset(w.data_dir, data::Split::kTest, WorldLoadOptions());
+      train::TrainOptions o = BaseSchedule();
+      o.out_dir = w.base_dir;
+      train::TrainGan(train, models::ModelConfig::Preset("tiny", kRes, 1, kClasses), o);
+      metrics::EvaluatorOptions eo;
+      eo.iterations = 200;
+      eo.batch = 32;
+      eo.width = 8;
+      eo.feature_dim = 16;
+      eo.seed = 5;
+      eo.log_every = 0;
+      metrics::TrainEvaluator(train, test, eo).Save(w.evaluator_dir);
+      WriteFileAtomic(JoinPath(w.root, "ready"), "ok\n");
+    }
+  } catch (...) {
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    throw;
+  }
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+  w.train = data::LoadDataset(w.data_dir, data::Split::kTrain, WorldLoadOptions());
+  w.test = data::LoadDataset(w.data_dir, data::Split::kTest, WorldLoadOptions());
+  w.base = models::LoadCheckpoint(w.base_dir, torch::kCPU);
+  w.evaluator = std::make_unique<metrics::Evaluator>(
+      metrics::Evaluator::Load(w.evaluator_dir, torch::kCPU));
+  return w;
+}
+
+// The shared world, built (or loaded) on first use.
+inline World& GetWorld() {
+  static World* world = new World(BuildWorld());
+  return *world;
+}
+
+// The first `per_class` training items of each class (a mixed-class forget set).
+inline data::Dataset ForgetItems(const data::Dataset& train, int64_t per_class) {
+  std::vector<int64_t> rows;
+  for (int64_t c = 0; c < train.num_classes; ++c) {
+    std::vector<int64_t> of = train.IndicesOfClass(c);
+    for (int64_t i = 0; i < per_class && i < int64_t(of.size()); ++i) rows.push_back(of[size_t(i)]);
+  }
+  return train.Subset(rows);
+}
+
+}  // namespace lethe::unlearn::testing
