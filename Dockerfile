@@ -91,7 +91,7 @@ RUN set -eu; \
     useradd --system --uid 10001 --gid lethe --home-dir /var/lib/lethe \
       --shell /usr/sbin/nologin lethe; \
     install -d -o lethe -g lethe -m 0750 /var/lib/lethe /var/lib/lethe/models \
-      /var/lib/lethe/evaluator
+      /var/lib/lethe/evaluator /var/lib/lethe/staging
 COPY deploy/docker-entrypoint.sh /usr/local/bin/lethe-entrypoint
 # The schema is compiled into the binaries (`lethe-server migrate` applies it); the SQL is
 # shipped alongside for operators to read.

@@ -59,6 +59,12 @@ absl::Status DownloadWriter::StartFile(const lethe::v1::DownloadChunk& chunk) {
 }
 
 absl::Status DownloadWriter::Accept(const lethe::v1::DownloadChunk& chunk) {
+  absl::Status status = AcceptChunk(chunk);
+  if (!status.ok()) Abandon();
+  return status;
+}
+
+absl::Status DownloadWriter::AcceptChunk(const lethe::v1::DownloadChunk& chunk) {
   if (version_id_ < 0) {
     version_id_ = chunk.version_id();
     version_sha256_ = chunk.version_sha256();

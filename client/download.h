@@ -29,6 +29,8 @@ class DownloadWriter {
  public:
   explicit DownloadWriter(std::string dir) : dir_(std::move(dir)) {}
   ~DownloadWriter();  // removes a half-written .part file
+  DownloadWriter(const DownloadWriter&) = delete;
+  DownloadWriter& operator=(const DownloadWriter&) = delete;
 
   // DATA_LOSS for any inconsistency (unsafe name, out-of-order offset, size or hash
   // mismatch, a chunk from another version); INTERNAL for local I/O errors.
@@ -42,6 +44,7 @@ class DownloadWriter {
   const std::map<std::string, DownloadedFile>& files() const { return files_; }
 
  private:
+  absl::Status AcceptChunk(const lethe::v1::DownloadChunk& chunk);
   absl::Status StartFile(const lethe::v1::DownloadChunk& chunk);
   void Abandon();
 

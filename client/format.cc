@@ -346,14 +346,16 @@ std::string FormatTokenList(const std::vector<lethe::v1::ApiToken>& tokens) {
   return t.Render();
 }
 
-std::string FormatTokenDetail(const lethe::v1::ApiToken& tok) {
-  return FormatKeyValues({
+std::string FormatTokenDetail(const lethe::v1::ApiToken& tok, const std::string& secret) {
+  std::vector<std::pair<std::string, std::string>> kv = {
       {"id", absl::StrCat(tok.id())},
       {"name", tok.name()},
       {"role", RoleName(tok.role())},
       {"created_at", FormatTimestamp(tok.created_at())},
       {"revoked", tok.revoked() ? absl::StrCat("yes, ", FormatTimestamp(tok.revoked_at())) : "no"},
-  });
+  };
+  if (!secret.empty()) kv.emplace_back("secret", secret);
+  return FormatKeyValues(kv);
 }
 
 }  // namespace lethe::cli

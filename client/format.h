@@ -71,6 +71,7 @@ std::string FormatModelDetail(const lethe::v1::Model& model);
 std::string FormatAuditList(const std::vector<lethe::v1::AuditRecord>& records);
 std::string FormatAuditVerification(const lethe::v1::VerifyAuditChainResponse& response);
 std::string FormatTokenList(const std::vector<lethe::v1::ApiToken>& tokens);
-std::string FormatTokenDetail(const lethe::v1::ApiToken& token);
+// With `secret` (token create only), the secret is shown as the last row.
+std::string FormatTokenDetail(const lethe::v1::ApiToken& token, const std::string& secret = "");
 
 }  // namespace lethe::cli

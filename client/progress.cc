@@ -61,8 +61,10 @@ std::string FormatWatchLine(const lethe::v1::ForgetRequest& r, std::optional<dou
     }
     case lethe::v1::REQUEST_STATE_COMPLETED:
       if (r.result().model_version_id() != 0) {
-        absl::StrAppend(&line, ": version ", r.result().model_version_id(), " (sha256 ",
-                        ShortHash(r.result().model_version_sha256()), ")");
+        absl::StrAppend(&line, ": version ", r.result().model_version_id());
+        if (!r.result().model_version_sha256().empty()) {
+          absl::StrAppend(&line, " (sha256 ", ShortHash(r.result().model_version_sha256()), ")");
+        }
       }
       break;
     case lethe::v1::REQUEST_STATE_FAILED:

@@ -1,5 +1,7 @@
 #include "client/report.h"
 
+#include <google/protobuf/descriptor.h>
+
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -164,9 +166,14 @@ Json BuildReport(const ReportInputs& in) {
   report["server"] = in.server;
 
   // The request, without its items (listed separately) and without any image bytes.
-  ForgetRequest request_only = r;
-  request_only.clear_items();
-  report["request"] = ProtoToJson(request_only);
+  Json request_json = Json::Object();
+  Json full = ProtoToJson(r);
+  if (full.is_object()) {
+    for (const auto& [k, v] : full.items()) {
+      if (k != "items") request_json[k] = v;
+    }
+  }
+  report["request"] = request_json;
   Json items = Json::Array();
   for (const lethe::v1::RequestItem& item : r.items()) {
     Json j = Json::Object();
@@ -186,8 +193,18 @@ Json BuildReport(const ReportInputs& in) {
   outcome["state"] = StateName(r.state());
   outcome["completed_at"] = FormatTimestamp(r.completed_at());
   outcome["error"] = r.result().error();
-  outcome["destination_policy"] =
-      EnumName(lethe::v1::DestinationPolicy_descriptor(), r.hyperparameters().destination());
+  lethe::v1::DestinationPolicy policy = r.hyperparameters().destination();
+  std::string policy_name = EnumName(lethe::v1::DestinationPolicy_descriptor(), policy);
+  if (policy == lethe::v1::DESTINATION_POLICY_UNSPECIFIED) {
+    // The server's default for the kind (proto/lethe/v1/unlearning.proto).
+    policy_name = absl::StrCat(
+        EnumName(lethe::v1::DestinationPolicy_descriptor(),
+                 r.kind() == lethe::v1::FORGET_KIND_CLASS
+                     ? lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE
+                     : lethe::v1::DESTINATION_POLICY_FORGET_AUC),
+        " (default)");
+  }
+  outcome["destination_policy"] = policy_name;
   if (r.hyperparameters().has_destination_threshold()) {
     outcome["destination_threshold_requested"] = r.hyperparameters().destination_threshold();
   }
@@ -330,15 +347,29 @@ std::string RenderReportMarkdown(const Json& rep) {
                   " (format `", Cell(rep, "format"), "`). The machine-readable version of this "
                   "report is `report.json`.\n\n");
 
+  // Enum values print as in lethectl's tables ("items", "consent-withdrawn"...).
+  const std::map<std::string, const google::protobuf::EnumDescriptor*> enums = {
+      {"kind", lethe::v1::ForgetKind_descriptor()},
+      {"mode", lethe::v1::ForgetMode_descriptor()},
+      {"substitute", lethe::v1::Substitute_descriptor()},
+      {"state", lethe::v1::RequestState_descriptor()},
+      {"legal_ground", lethe::v1::LegalGround_descriptor()},
+  };
   absl::StrAppend(&md, "## Request\n\n| Field | Value |\n|---|---|\n");
   for (const char* key :
        {"id", "request_id", "model", "kind", "class_label", "mode", "substitute", "state",
         "requester", "legal_ground", "legal_ground_text", "subject_hash", "received_at",
         "due_at", "completed_at", "deadline_extension_reason", "item_count", "image_count",
         "unmatched_image_count", "forget_unmatched_images"}) {
-    if (req.is_object() && req.Has(key)) {
-      absl::StrAppend(&md, "| ", key, " | ", Md(Cell(req, key)), " |\n");
+    if (!req.is_object() || !req.Has(key)) continue;
+    std::string value = Cell(req, key);
+    auto e = enums.find(key);
+    if (e != enums.end() && req.at(key).is_string()) {
+      if (const auto* v = e->second->FindValueByName(req.at(key).AsString())) {
+        value = EnumName(e->second, v->number());
+      }
     }
+    absl::StrAppend(&md, "| ", key, " | ", Md(value), " |\n");
   }
   if (req.is_object() && req.Has("hyperparameters")) {
     absl::StrAppend(&md, "| hyperparameters | `", Md(req.at("hyperparameters").Dump()), "` |\n");

@@ -3,23 +3,23 @@
 // sets (outcome, phase); nothing is labelled per request, model version or subject.
 #pragma once
 
-#include <memory>
-#include <string>
-
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <memory>
+#include <string>
+
 namespace lethe {
 
 // lethe_worker_jobs_total{outcome}.
-inline constexpr const char* kWorkerJobOutcomes[] = {
-    "published", "failed", "cancelled", "escalated", "released", "lease_lost"};
+inline constexpr const char* kWorkerJobOutcomes[] = {"published", "failed",   "cancelled",
+                                                     "escalated", "released", "lease_lost"};
 // lethe_worker_phase_duration_seconds{phase}.
-inline constexpr const char* kWorkerPhases[] = {"loading", "inverting", "unlearning",
-                                                "evaluating", "publishing"};
+inline constexpr const char* kWorkerPhases[] = {"loading", "inverting", "unlearning", "evaluating",
+                                                "publishing"};
 
 class WorkerMetrics {
  public:
@@ -27,11 +27,11 @@ class WorkerMetrics {
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
-  void JobFinished(const std::string& outcome);  // one of kWorkerJobOutcomes
+  void JobFinished(const std::string& outcome);                  // one of kWorkerJobOutcomes
   void PhaseDuration(const std::string& phase, double seconds);  // one of kWorkerPhases
-  void ClaimWait(double seconds);          // request received -> job claimed
-  void JobDuration(double seconds);        // claim -> finished
-  void Iterations(int64_t iterations);     // cascade iterations of one job
+  void ClaimWait(double seconds);                                // request received -> job claimed
+  void JobDuration(double seconds);                              // claim -> finished
+  void Iterations(int64_t iterations);                           // cascade iterations of one job
   void LastDestination(double auc_u, double fd_u, double fd_l);  // NaN/negative: unchanged
   void LeaseRenewed(double unix_seconds);
   void LeaseLost();

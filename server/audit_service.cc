@@ -27,7 +27,7 @@ absl::StatusOr<pb::ListAuditRecordsResponse> AuditService::List(
   bool all = RoleHas(call.principal.role, Permission::kReadAllAudit);
   std::string request_id = LowercaseUuid(req.request_id());
   if (!all && request_id.empty()) {
-    return MakeError(absl::StatusCode::kPermissionDenied, "REQUEST_ID_REQUIRED",
+    return MakeError(absl::StatusCode::kInvalidArgument, "REQUEST_ID_REQUIRED",
                      absl::StrCat("role ", RoleName(call.principal.role),
                                   " may read audit records only of its own requests: set "
                                   "request_id"),

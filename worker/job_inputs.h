@@ -91,7 +91,7 @@ struct ExecutionResult {
   Json report = Json::Object();              // the verification report
   Json metrics_before = Json::Object();
   Json metrics_after = Json::Object();
-  Json verdict = Json::Object();  // {"reached", "metric", "threshold", "value", ...}
+  Json verdict = Json::Object();         // {"reached", "metric", "threshold", "value", ...}
   std::vector<ForgottenItem> forgotten;  // what the new version no longer holds
   int64_t iterations = 0;
   std::map<std::string, double> phase_seconds;  // inverting, unlearning, evaluating

@@ -19,8 +19,7 @@ double Since(Clock::time_point t) {
 }
 
 double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 double Unit() {
@@ -100,22 +99,22 @@ std::string JobRunner::Run(const ClaimedJob& job) {
     current_ = &token;
     if (shutdown_) token.Cancel();
   }
-  LeaseKeeper keeper(
-      [&] { return store_->Heartbeat(job.lease, options_.lease_seconds); },
-      options_.heartbeat_seconds, options_.lease_seconds, &token,
-      [&](const absl::StatusOr<HeartbeatResult>& beat) {
-        if (!beat.ok()) {
-          log_->Warn("lease renewal failed",
-                     {{"job_id", job.lease.job_id}, {"error", std::string(beat.status().message())}});
-          return;
-        }
-        if (beat->lost) {
-          log_->Warn("lease lost to another worker", fields);
-          return;
-        }
-        if (metrics_ != nullptr) metrics_->LeaseRenewed(UnixNow());
-        if (beat->cancel_requested) log_->Info("cancellation requested", fields);
-      });
+  LeaseKeeper keeper([&] { return store_->Heartbeat(job.lease, options_.lease_seconds); },
+                     options_.heartbeat_seconds, options_.lease_seconds, &token,
+                     [&](const absl::StatusOr<HeartbeatResult>& beat) {
+                       if (!beat.ok()) {
+                         log_->Warn("lease renewal failed",
+                                    {{"job_id", job.lease.job_id},
+                                     {"error", std::string(beat.status().message())}});
+                         return;
+                       }
+                       if (beat->lost) {
+                         log_->Warn("lease lost to another worker", fields);
+                         return;
+                       }
+                       if (metrics_ != nullptr) metrics_->LeaseRenewed(UnixNow());
+                       if (beat->cancel_requested) log_->Info("cancellation requested", fields);
+                     });
   keeper.Start();
 
   std::string outcome;
@@ -180,7 +179,6 @@ std::string JobRunner::Run(const ClaimedJob& job) {
 absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
                                 const LeaseKeeper& keeper, std::string* outcome) {
   LogFields fields = Fields(job);
-  auto t_load = Clock::now();
   absl::StatusOr<JobInputs> inputs = store_->LoadInputs(job.lease);
   if (!inputs.ok()) return inputs.status();
   bool any_cancel = false;
@@ -195,9 +193,10 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
   absl::StatusOr<std::string> base_dir = models_->LocalDirectory(inputs->base.uri);
   if (!base_dir.ok()) return base_dir.status();
 
-  std::string work = JoinPath(options_.work_dir.empty() ? std::filesystem::temp_directory_path().string()
-                                                        : options_.work_dir,
-                              absl::StrCat("lethe-job-", job.lease.job_id, "-", job.lease.attempt));
+  std::string work =
+      JoinPath(options_.work_dir.empty() ? std::filesystem::temp_directory_path().string()
+                                         : options_.work_dir,
+               absl::StrCat("lethe-job-", job.lease.job_id, "-", job.lease.attempt));
   std::error_code ec;
   std::filesystem::remove_all(work, ec);
   std::filesystem::create_directories(work, ec);
@@ -209,7 +208,6 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
       std::filesystem::remove_all(dir, e);
     }
   } cleanup{work};
-  if (metrics_ != nullptr) metrics_->PhaseDuration("loading", Since(t_load));
 
   ProgressReporter reporter(
       [&](Phase phase, const Json& progress) {
@@ -221,8 +219,8 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
     if (IsLeaseLost(s)) {
       token.Cancel();
     } else if (!s.ok()) {
-      log_->Debug("progress not written", {{"job_id", job.lease.job_id},
-                                           {"error", std::string(s.message())}});
+      log_->Debug("progress not written",
+                  {{"job_id", job.lease.job_id}, {"error", std::string(s.message())}});
     }
   };
 
@@ -278,10 +276,9 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
       log_->Warn("destination not reached; escalated to exact retraining", f);
       return absl::OkStatus();
     }
-    std::string error =
-        inputs->kind == "retrain"
-            ? "retraining did not produce a model"
-            : "destination not reached within the iteration budget (policy: fail)";
+    std::string error = inputs->kind == "retrain"
+                            ? "retraining did not produce a model"
+                            : "destination not reached within the iteration budget (policy: fail)";
     absl::Status s =
         Retry("fail", [&] { return store_->FinishFailed(job.lease, error, result->report); });
     if (!s.ok()) return s;

@@ -81,8 +81,8 @@ int64_t DeleteImages(pqxx::work& tx, const std::vector<std::string>& request_ids
 
 // Running requests of a job moved to a terminal state (checked by the state machine,
 // conditioned on state = 'running'); returns their ids.
-std::vector<std::string> FinishRequests(pqxx::work& tx, const std::string& job_id,
-                                        RequestState to, const Json& result,
+std::vector<std::string> FinishRequests(pqxx::work& tx, const std::string& job_id, RequestState to,
+                                        const Json& result,
                                         const std::string& extra_condition = "") {
   if (!CheckRequestTransition(RequestState::kRunning, to).ok()) return {};
   pqxx::result r = tx.exec_params(
@@ -102,9 +102,8 @@ std::string QueueFollowUpJob(pqxx::work& tx, const std::string& model, const std
                          "VALUES ($1, $2, 'queued', $3) RETURNING id",
                          model, kind, max_attempts)[0]
                        .as<std::string>();
-  tx.exec_params(
-      "INSERT INTO job_requests (job_id, request_id) SELECT $1, unnest($2::uuid[])", id,
-      PgTextArray(request_ids));
+  tx.exec_params("INSERT INTO job_requests (job_id, request_id) SELECT $1, unnest($2::uuid[])", id,
+                 PgTextArray(request_ids));
   tx.exec_params("SELECT pg_notify($1, $2)", kJobsChannel, model);
   return id;
 }
@@ -116,10 +115,9 @@ int64_t MaxAttemptsOf(pqxx::work& tx, const std::string& job_id) {
 }  // namespace
 
 absl::Status LeaseLostError(const JobLease& lease, const std::string& detail) {
-  absl::Status s = absl::FailedPreconditionError(absl::StrCat("lease lost: job ", lease.job_id,
-                                                   " attempt ", lease.attempt,
-                                                   " is no longer held by this worker (",
-                                                   detail, ")"));
+  absl::Status s = absl::FailedPreconditionError(
+      absl::StrCat("lease lost: job ", lease.job_id, " attempt ", lease.attempt,
+                   " is no longer held by this worker (", detail, ")"));
   s.SetPayload(kLeaseLostPayload, absl::Cord("1"));
   return s;
 }
@@ -151,19 +149,20 @@ absl::StatusOr<ClaimResult> JobStore::ClaimNext(const ClaimOptions& options) {
       std::string kind = row[2].as<std::string>();
       int64_t max_attempts = row[4].as<int64_t>();
       std::string previous_owner = row[5].is_null() ? "" : row[5].as<std::string>();
-      std::vector<std::string> ids = Column(
-          tx.exec_params("SELECT request_id FROM job_requests WHERE job_id = $1 ORDER BY 1",
-                         old.job_id),
-          0);
+      std::vector<std::string> ids =
+          Column(tx.exec_params("SELECT request_id FROM job_requests WHERE job_id = $1 ORDER BY 1",
+                                old.job_id),
+                 0);
       if (old.attempt >= max_attempts) {
-        std::string error = absl::StrCat("the job's worker stopped renewing its lease ",
-                                         old.attempt, " times (last: ", previous_owner,
-                                         "); giving up");
+        std::string error =
+            absl::StrCat("the job's worker stopped renewing its lease ", old.attempt,
+                         " times (last: ", previous_owner, "); giving up");
         RETURN_IF_ERROR(CheckJobTransition(JobState::kRunning, JobState::kFailed));
         FenceJob(tx, old, JobState::kFailed, error, nullptr, nullptr);
         Json res = Json::Object();
         res["error"] = error;
-        std::vector<std::string> failed = FinishRequests(tx, old.job_id, RequestState::kFailed, res);
+        std::vector<std::string> failed =
+            FinishRequests(tx, old.job_id, RequestState::kFailed, res);
         DeleteImages(tx, failed);
         for (const std::string& id : failed) {
           Json p = Json::Object();
@@ -173,7 +172,7 @@ absl::StatusOr<ClaimResult> JobStore::ClaimNext(const ClaimOptions& options) {
           audit.push_back({actor, "request.failed", id, p});
         }
         AppendAuditBatch(tx, audit);
-        result.abandoned_one = true;
+        result.look_again = true;
         return absl::OkStatus();
       }
       RETURN_IF_ERROR(CheckJobTransition(JobState::kRunning, JobState::kRunning));
@@ -299,9 +298,8 @@ absl::StatusOr<ClaimResult> JobStore::ClaimNext(const ClaimOptions& options) {
               model, options.max_attempts, me, options.lease_seconds)[0]
             .as<std::string>();
     std::string ids = PgTextArray(batch.request_ids);
-    tx.exec_params(
-        "INSERT INTO job_requests (job_id, request_id) SELECT $1, unnest($2::uuid[])", job_id,
-        ids);
+    tx.exec_params("INSERT INTO job_requests (job_id, request_id) SELECT $1, unnest($2::uuid[])",
+                   job_id, ids);
     pqxx::result moved = tx.exec_params(
         "UPDATE forget_requests SET state = 'running', phase = NULL, progress = '{}', "
         "updated_at = now() WHERE id = ANY($1::uuid[]) AND state = 'queued' RETURNING id",
@@ -331,8 +329,10 @@ absl::StatusOr<ClaimResult> JobStore::ClaimNext(const ClaimOptions& options) {
   });
   if (status.code() == absl::StatusCode::kAlreadyExists) {
     // Another worker started a job on the same model at the same moment
-    // (jobs_one_running_per_model): nothing to claim here now.
-    return ClaimResult{};
+    // (jobs_one_running_per_model): other models may still have work.
+    ClaimResult again;
+    again.look_again = true;
+    return again;
   }
   if (!status.ok()) return status;
   return result;
@@ -495,12 +495,12 @@ absl::StatusOr<PublishResult> JobStore::Publish(const JobLease& lease, const Pub
       return LeaseLostError(lease, "publish");
     }
     // The alias must still point at the version this job started from.
-    pqxx::result alias = tx.exec_params(
-        "SELECT production_version FROM models WHERE name = $1 FOR UPDATE", model);
+    pqxx::result alias =
+        tx.exec_params("SELECT production_version FROM models WHERE name = $1 FOR UPDATE", model);
     if (alias.empty() || alias[0][0].is_null() || alias[0][0].as<int64_t>() != input.base.id) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("model ", model, " no longer serves version ", input.base.id,
-                       "; the job's result is stale"));
+      return absl::FailedPreconditionError(absl::StrCat("model ", model,
+                                                        " no longer serves version ", input.base.id,
+                                                        "; the job's result is stale"));
     }
     pqxx::result superseded = tx.exec_params(
         "UPDATE model_versions SET state = 'superseded', superseded_at = now() "
@@ -530,9 +530,8 @@ absl::StatusOr<PublishResult> JobStore::Publish(const JobLease& lease, const Pub
     if (out.completed_requests.empty()) {
       return absl::FailedPreconditionError("the job has no running request to complete");
     }
-    tx.exec_params(
-        "UPDATE forget_requests SET progress = $2::jsonb WHERE id = ANY($1::uuid[])",
-        PgTextArray(out.completed_requests), input.final_progress.Dump());
+    tx.exec_params("UPDATE forget_requests SET progress = $2::jsonb WHERE id = ANY($1::uuid[])",
+                   PgTextArray(out.completed_requests), input.final_progress.Dump());
 
     // Tombstones: every forgotten item, never again retained data.
     std::vector<std::optional<std::string>> item_ids;
@@ -632,7 +631,8 @@ absl::Status JobStore::FinishFailed(const JobLease& lease, const std::string& er
       p["job"] = lease.job_id;
       p["attempt"] = lease.attempt;
       p["error"] = error;
-      if (report.is_object() && report.Has("destination")) p["destination"] = report.at("destination");
+      if (report.is_object() && report.Has("destination"))
+        p["destination"] = report.at("destination");
       p["uploaded_images_deleted"] = true;
       audit.push_back({actor, "request.failed", rid, p});
     }
@@ -654,8 +654,8 @@ absl::StatusOr<std::string> JobStore::FinishCancelled(const JobLease& lease) {
     }
     Json result = Json::Object();
     result["error"] = "cancelled on request; the model was left unchanged";
-    std::vector<std::string> cancelled = FinishRequests(
-        tx, lease.job_id, RequestState::kCancelled, result, "AND f.cancel_requested");
+    std::vector<std::string> cancelled = FinishRequests(tx, lease.job_id, RequestState::kCancelled,
+                                                        result, "AND f.cancel_requested");
     DeleteImages(tx, cancelled);
     std::vector<std::string> rest = Column(
         tx.exec_params("SELECT f.id FROM forget_requests f JOIN job_requests jr "
@@ -695,8 +695,7 @@ absl::StatusOr<std::string> JobStore::FinishCancelled(const JobLease& lease) {
   return follow_up;
 }
 
-absl::StatusOr<std::string> JobStore::EscalateToRetrain(const JobLease& lease,
-                                                        const Json& report) {
+absl::StatusOr<std::string> JobStore::EscalateToRetrain(const JobLease& lease, const Json& report) {
   std::string retrain_job;
   const std::string actor = this->actor();
   absl::Status status = pool_->Transact([&](pqxx::work& tx) -> absl::Status {
@@ -707,13 +706,12 @@ absl::StatusOr<std::string> JobStore::EscalateToRetrain(const JobLease& lease,
     if (!FenceJob(tx, lease, JobState::kFailed, error, &model, &kind)) {
       return LeaseLostError(lease, "escalate");
     }
-    tx.exec_params("UPDATE jobs SET progress = $2::jsonb WHERE id = $1", lease.job_id,
-                   [&] {
-                     Json p = Json::Object();
-                     p["message"] = error;
-                     p["report"] = report;
-                     return p.Dump();
-                   }());
+    tx.exec_params("UPDATE jobs SET progress = $2::jsonb WHERE id = $1", lease.job_id, [&] {
+      Json p = Json::Object();
+      p["message"] = error;
+      p["report"] = report;
+      return p.Dump();
+    }());
     std::vector<std::string> ids = Column(
         tx.exec_params("SELECT f.id FROM forget_requests f JOIN job_requests jr "
                        "ON jr.request_id = f.id WHERE jr.job_id = $1 AND f.state = 'running' "
@@ -723,12 +721,10 @@ absl::StatusOr<std::string> JobStore::EscalateToRetrain(const JobLease& lease,
     if (ids.empty()) return absl::FailedPreconditionError("the job has no running request");
     retrain_job = QueueFollowUpJob(tx, model, "retrain", MaxAttemptsOf(tx, lease.job_id), ids);
     Json progress = Json::Object();
-    progress["message"] = absl::StrCat(
-        "the destination was not reached; an exact retraining job (", retrain_job,
-        ") will produce the new version");
-    progress["metrics"] = report.is_object() && report.Has("destination")
-                              ? report.at("destination")
-                              : Json::Object();
+    progress["message"] = absl::StrCat("the destination was not reached; an exact retraining job (",
+                                       retrain_job, ") will produce the new version");
+    progress["metrics"] =
+        report.is_object() && report.Has("destination") ? report.at("destination") : Json::Object();
     tx.exec_params(
         "UPDATE forget_requests SET phase = NULL, progress = $2::jsonb, updated_at = now() "
         "WHERE id = ANY($1::uuid[])",
@@ -740,7 +736,8 @@ absl::StatusOr<std::string> JobStore::EscalateToRetrain(const JobLease& lease,
       p["attempt"] = lease.attempt;
       p["retrain_job"] = retrain_job;
       p["destination_reached"] = false;
-      if (report.is_object() && report.Has("destination")) p["destination"] = report.at("destination");
+      if (report.is_object() && report.Has("destination"))
+        p["destination"] = report.at("destination");
       audit.push_back({actor, "request.escalated", rid, p});
     }
     AppendAuditBatch(tx, audit);
@@ -760,8 +757,8 @@ absl::Status JobStore::Release(const JobLease& lease, const std::string& reason)
       return LeaseLostError(lease, "release");
     }
     Json progress = Json::Object();
-    progress["message"] = absl::StrCat("released by ", worker_id_, " (", reason,
-                                       "); waiting for a worker");
+    progress["message"] =
+        absl::StrCat("released by ", worker_id_, " (", reason, "); waiting for a worker");
     pqxx::result ids = tx.exec_params(
         "UPDATE forget_requests f SET phase = NULL, progress = $2::jsonb, updated_at = now() "
         "FROM job_requests jr WHERE jr.job_id = $1 AND f.id = jr.request_id "

@@ -49,8 +49,9 @@ struct ClaimedJob {
 
 struct ClaimResult {
   std::optional<ClaimedJob> job;
-  // A job whose worker died too often was failed instead of claimed: look again.
-  bool abandoned_one = false;
+  // Nothing claimed, but claiming again at once may succeed: a job whose workers died too
+  // often was failed instead, or another worker won a race for the same model.
+  bool look_again = false;
   // Seconds until the earliest running lease expires (a takeover may then be possible);
   // negative when no job is running.
   double next_lease_expiry_seconds = -1;
@@ -113,8 +114,7 @@ class JobStore {
 
   // The job failed: its requests fail with `error` and the report (may be null), their
   // uploaded images are deleted.
-  absl::Status FinishFailed(const JobLease& lease, const std::string& error,
-                            const Json& report);
+  absl::Status FinishFailed(const JobLease& lease, const std::string& error, const Json& report);
 
   // Cancellation: requests that asked for it are cancelled (images deleted); the job's
   // other requests move to a new queued job. Returns the new job's id ("" if none).

@@ -12,7 +12,9 @@ LeaseKeeper::LeaseKeeper(HeartbeatFn heartbeat, double heartbeat_seconds, double
 
 LeaseKeeper::~LeaseKeeper() { Stop(); }
 
-void LeaseKeeper::Start() { thread_ = std::thread([this] { Loop(); }); }
+void LeaseKeeper::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void LeaseKeeper::Stop() {
   {

@@ -21,7 +21,7 @@ namespace lethe::worker {
 struct ProgressUpdate {
   Phase phase = Phase::kNone;
   int64_t iteration = 0;
-  int64_t budget = 0;  // iterations (or steps) of the phase; 0 = unknown
+  int64_t budget = 0;       // iterations (or steps) of the phase; 0 = unknown
   double eta_seconds = -1;  // < 0: unknown
   std::map<std::string, double> metrics;
   std::string message;

@@ -58,7 +58,8 @@ absl::StatusOr<RequestState> ParseRequestState(std::string_view name) {
   for (RequestState s : kAllRequestStates) {
     if (name == RequestStateName(s)) return s;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown request state \"", std::string(name), "\""));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown request state \"", std::string(name), "\""));
 }
 
 absl::StatusOr<Phase> ParsePhase(std::string_view name) {
@@ -127,17 +128,16 @@ absl::Status CheckJobTransition(JobState from, JobState to) {
       break;
   }
   if (ok) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat("job state cannot move from ",
-                                                    JobStateName(from), " to ",
-                                                    JobStateName(to)));
+  return absl::FailedPreconditionError(
+      absl::StrCat("job state cannot move from ", JobStateName(from), " to ", JobStateName(to)));
 }
 
 absl::Status CheckPhaseTransition(Phase from, Phase to) {
   if (int(to) >= int(from) && to != Phase::kNone) return absl::OkStatus();
   if (from == Phase::kNone && to == Phase::kNone) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(
-      "phase cannot move from ", from == Phase::kNone ? "none" : PhaseName(from), " to ",
-      to == Phase::kNone ? "none" : PhaseName(to)));
+  return absl::FailedPreconditionError(
+      absl::StrCat("phase cannot move from ", from == Phase::kNone ? "none" : PhaseName(from),
+                   " to ", to == Phase::kNone ? "none" : PhaseName(to)));
 }
 
 const char* JobOutcomeName(JobOutcome outcome) {

@@ -54,11 +54,11 @@ absl::Status CheckPhaseTransition(Phase from, Phase to);
 
 // How a job ended, and what that means for its requests.
 enum class JobOutcome {
-  kPublished,        // succeeded: requests completed
-  kFailed,           // failed: requests failed
-  kCancelled,        // cancelled: the cancelled requests are cancelled (see below)
-  kEscalated,        // failed: requests stay running, handed to a retraining job
-  kReleased,         // queued again (graceful shutdown): requests stay running
+  kPublished,  // succeeded: requests completed
+  kFailed,     // failed: requests failed
+  kCancelled,  // cancelled: the cancelled requests are cancelled (see below)
+  kEscalated,  // failed: requests stay running, handed to a retraining job
+  kReleased,   // queued again (graceful shutdown): requests stay running
 };
 const char* JobOutcomeName(JobOutcome outcome);
 JobState JobStateAfter(JobOutcome outcome);

@@ -14,8 +14,7 @@
 namespace lethe::worker {
 
 void WorkerConfig::RegisterFlags(FlagSet& f) {
-  f.AddString("database-url", "LETHE_DATABASE_URL", &database_url,
-              "PostgreSQL URL (required)");
+  f.AddString("database-url", "LETHE_DATABASE_URL", &database_url, "PostgreSQL URL (required)");
   f.AddString("model-store", "LETHE_MODEL_STORE", &model_store,
               "model store directory shared with the server (required)");
   f.AddString("worker-id", "LETHE_WORKER_ID", &worker_id,
@@ -51,6 +50,18 @@ void WorkerConfig::RegisterFlags(FlagSet& f) {
               "first retry delay (doubles per retry)");
   f.AddDouble("retry-max-seconds", "LETHE_RETRY_MAX_SECONDS", &retry_max_seconds,
               "longest retry delay");
+  f.AddInt("metric-samples", "LETHE_METRIC_SAMPLES", &metric_samples,
+           "generated images per FD in the before/after report");
+  f.AddInt("inversion-steps", "LETHE_INVERSION_STEPS", &inversion_steps,
+           "inversion steps per image (0 = engine default)");
+  f.AddInt("eval-every", "LETHE_EVAL_EVERY", &eval_every,
+           "cascade iterations between destination checks (0 = engine default)");
+  f.AddInt("eval-samples", "LETHE_EVAL_SAMPLES", &eval_samples,
+           "images per destination check (0 = engine default)");
+  f.AddInt("retrain-iterations", "LETHE_RETRAIN_ITERATIONS", &retrain_iterations,
+           "iterations of an exact retraining job (0 = the base model's schedule)");
+  f.AddString("served-ids-log", "LETHE_SERVED_IDS_LOG", &served_ids_log,
+              "append every retained item id a learning phase reads to this file (audits)");
   f.AddBool("migrate", "LETHE_MIGRATE", &migrate,
             "apply pending schema migrations at start (else wait until they are applied)");
   f.AddInt("db-pool-size", "LETHE_DB_POOL_SIZE", &db_pool_size, "database connections");
@@ -72,8 +83,7 @@ absl::StatusOr<double> ParseDurationSeconds(const std::string& text) {
     return plain;
   }
   absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
-      d == absl::InfiniteDuration()) {
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() || d == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad duration \"", text, "\" (expected e.g. 24h, 30s, 1h30m)"));
   }
@@ -154,13 +164,18 @@ absl::Status WorkerConfig::Validate() {
   if (!(retry_initial_seconds > 0 && retry_max_seconds >= retry_initial_seconds)) {
     return bad("retry-initial-seconds", "must be positive and at most --retry-max-seconds");
   }
+  if (metric_samples < 2) return bad("metric-samples", "must be at least 2");
+  if (inversion_steps < 0) return bad("inversion-steps", "must not be negative");
+  if (eval_every < 0) return bad("eval-every", "must not be negative");
+  if (eval_samples < 0) return bad("eval-samples", "must not be negative");
+  if (retrain_iterations < 0) return bad("retrain-iterations", "must not be negative");
   if (db_pool_size < 2) return bad("db-pool-size", "must be at least 2 (heartbeat + job)");
   if (db_statement_timeout_ms < 100) return bad("db-statement-timeout-ms", "must be >= 100");
   if (db_connect_timeout_s < 1) return bad("db-connect-timeout-s", "must be >= 1");
   LogLevel level;
   if (!ParseLogLevel(log_level, &level)) {
-    return bad("log-level", absl::StrCat("expected debug, info, warn or error, got \"",
-                                         log_level, "\""));
+    return bad("log-level",
+               absl::StrCat("expected debug, info, warn or error, got \"", log_level, "\""));
   }
   auto specs = ParseDataSpecs(data);
   if (!specs.ok()) return specs.status();

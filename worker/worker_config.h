@@ -43,6 +43,14 @@ struct WorkerConfig {
   double retry_initial_seconds = 0.5;
   double retry_max_seconds = 30;
 
+  // Engine tuning (0 = the engine's defaults).
+  int64_t metric_samples = 2000;  // generated images per FD in the before/after report
+  int64_t inversion_steps = 0;
+  int64_t eval_every = 0;
+  int64_t eval_samples = 0;
+  int64_t retrain_iterations = 0;  // 0 = the base model's own schedule
+  std::string served_ids_log;      // append every retained item id served ("" = off)
+
   bool migrate = false;  // apply pending migrations at start (else wait for the server)
   int64_t db_pool_size = 4;
   int64_t db_statement_timeout_ms = 30000;

@@ -116,7 +116,7 @@ std::vector<FlagSpec> SubmitFlags(bool items) {
       {"subject", FlagKind::kValue, "REF",
        "reference to the data subject (stored only as a salted hash)"},
       {"legal-ground", FlagKind::kValue, "G",
-       "GDPR Art. 17(1) ground: no-longer-necessary|consent-withdrawn|objection|"
+       "GDPR Art. 17(1) ground (required by the server): no-longer-necessary|consent-withdrawn|objection|"
        "unlawfully-processed|legal-obligation|child-information-society|other (or art17-1a..f)"},
       {"legal-ground-text", FlagKind::kValue, "TEXT", "explanation (required for other)"},
       {"request-id", FlagKind::kValue, "UUID",

@@ -26,7 +26,7 @@ int RunTokenCreate(CommandContext& ctx) {
   if (ctx.json) {
     ctx.out() << MessageToJson(reply);
   } else {
-    ctx.out() << FormatTokenDetail(reply.token()) << "secret:     " << reply.secret() << "\n";
+    ctx.out() << FormatTokenDetail(reply.token(), reply.secret());
     ctx.Note("the secret is shown once; store it now (e.g. LETHE_TOKEN or --token-file)");
   }
   return kExitOk;

@@ -25,7 +25,7 @@ struct EvaluatorConfig {
   int resolution = 32;  // input side (power of two, 8..256)
   int channels = 1;
   int num_classes = 10;
-  int width = 32;         // channels of the first conv block; doubled per block, max 4x
+  int width = 16;         // channels of the first conv block; doubled per block, max 4x
   int feature_dim = 128;  // penultimate layer = the feature space of FD and phi
 
   Json ToJson() const;
@@ -96,14 +96,14 @@ class Evaluator {
 };
 
 struct EvaluatorOptions {
-  int64_t iterations = 3000;
+  int64_t iterations = 2000;
   int64_t batch = 128;
   double learning_rate = 2e-3;  // Adam, cosine-decayed to 0
   double weight_decay = 1e-4;
   uint64_t seed = 0;
   bool augment = true;  // random shifts of up to 2 pixels
   bool hflip = false;   // random horizontal flips (not for digits)
-  int width = 32;
+  int width = 16;
   int feature_dim = 128;
   torch::Device device = torch::kCPU;
   // Called every `log_every` iterations and at the end: (iteration, mean loss, train acc).

@@ -44,7 +44,7 @@ echo "runbook links: ok"
 # The extraction that the live test relies on: known names in, label names out.
 names=$("$python" "$root/tests/ops/promql_names.py" list alerts.yml grafana/dashboards/lethe.json)
 for want in lethe_forget_requests_overdue lethe_rpc_requests_total lethe_rpc_duration_seconds_bucket \
-            lethe_worker_heartbeat_timestamp_seconds lethe_model_version_metric; do
+            lethe_worker_last_heartbeat_timestamp_seconds lethe_worker_versions_published_total; do
   grep -qx "$want" <<<"$names" || { echo "extraction lost $want" >&2; exit 1; }
 done
 for label in le method state code phase outcome model version metric instance job up; do

@@ -80,6 +80,9 @@ def dashboard_exprs(path):
             walk_panels(p.get("panels", []))
 
     walk_panels(doc.get("panels", []))
+    for ann in doc.get("annotations", {}).get("list", []):
+        if ann.get("expr"):
+            out.append(("annotation " + ann.get("name", "?"), ann["expr"]))
     for var in doc.get("templating", {}).get("list", []):
         q = var.get("query")
         if isinstance(q, dict):

@@ -73,7 +73,8 @@ TEST(Substitute, ProjectionPsiIsMonotoneAndEndsAtZero) {
   EXPECT_TRUE(torch::allclose(Substitute(proj, w, labels, Means(), -1, 10).w, Means()[1]));
   double prev = 1e9;
   for (int64_t t = 0; t <= 10; ++t) {
-    const double d = (Substitute(proj, w, labels, Means(), -1, t).w - Means()[1]).norm().item<double>();
+    const double d =
+        (Substitute(proj, w, labels, Means(), -1, t).w - Means()[1]).norm().item<double>();
     EXPECT_LE(d, prev + 1e-6);
     prev = d;
   }
@@ -106,8 +107,8 @@ TEST(Substitute, OtherClassPicksTheNearestOtherClassMean) {
 }
 
 TEST(Substitute, NamesRoundTripAndUnknownNamesAreRefused) {
-  for (auto k : {SubstituteKind::kAverage, SubstituteKind::kTruncation,
-                 SubstituteKind::kProjection, SubstituteKind::kOtherClass})
+  for (auto k : {SubstituteKind::kAverage, SubstituteKind::kTruncation, SubstituteKind::kProjection,
+                 SubstituteKind::kOtherClass})
     EXPECT_EQ(ParseSubstitute(SubstituteName(k)), k);
   EXPECT_THROW(ParseSubstitute("mean"), Error);
   EXPECT_EQ(ParsePsiSchedule("cosine"), PsiSchedule::kCosine);

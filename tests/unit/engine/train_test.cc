@@ -124,7 +124,7 @@ TrainOptions FastOptions(int64_t iterations, int batch = 8) {
 }
 
 TEST(Trainer, SameSeedSameWeightsDifferentSeedDifferentWeights) {
-  models::ConfigureThreads(2);
+  models::ConfigureThreads(1);
   data::Dataset data = Shapes(8, 16, 1);
   ModelConfig config = ModelConfig::Preset("tiny", 16, 1, 4);
   auto run = [&](uint64_t seed) {
@@ -151,7 +151,7 @@ TEST(Trainer, SameSeedSameWeightsDifferentSeedDifferentWeights) {
 }
 
 TEST(TrainGan, ResumeContinuesExactlyAndCheckpointsAreComplete) {
-  models::ConfigureThreads(2);
+  models::ConfigureThreads(1);
   TempDir tmp;
   data::Dataset data = Shapes(10, 16, 2);
   ModelConfig config = ModelConfig::Preset("tiny", 16, 1, 4);
@@ -255,7 +255,7 @@ Quality Measure(Generator& g, const data::Dataset& real, const torch::Tensor& cl
 }
 
 TEST(TrainGan, TinyModelLearnsAConditionalDataSet) {
-  models::ConfigureThreads(2);
+  models::ConfigureThreads(1);
   const auto start = std::chrono::steady_clock::now();
   data::Dataset data = Shapes(128, 16, 3);
   std::vector<torch::Tensor> means;

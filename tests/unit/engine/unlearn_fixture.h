@@ -104,8 +104,8 @@ inline std::string WorldRoot() {
   const fs::path exe = fs::read_symlink("/proc/self/exe");
   struct stat st {};
   if (::stat(exe.c_str(), &st) != 0) throw Error("cannot stat " + exe.string());
-  const std::string name = "unlearn-world-" + std::to_string(st.st_size) + "-" +
-                           std::to_string(int64_t(st.st_mtime));
+  const std::string name =
+      "unlearn-world-" + std::to_string(st.st_size) + "-" + std::to_string(int64_t(st.st_mtime));
   return (exe.parent_path() / name).string();
 }
 
@@ -158,8 +158,8 @@ inline World BuildWorld() {
   w.train = data::LoadDataset(w.data_dir, data::Split::kTrain, WorldLoadOptions());
   w.test = data::LoadDataset(w.data_dir, data::Split::kTest, WorldLoadOptions());
   w.base = models::LoadCheckpoint(w.base_dir, torch::kCPU);
-  w.evaluator = std::make_unique<metrics::Evaluator>(
-      metrics::Evaluator::Load(w.evaluator_dir, torch::kCPU));
+  w.evaluator =
+      std::make_unique<metrics::Evaluator>(metrics::Evaluator::Load(w.evaluator_dir, torch::kCPU));
   return w;
 }
 

@@ -58,8 +58,7 @@ TEST(Coalesce, NonPositiveLimitActsAsOne) {
 TEST(Coalesce, SettingsKeySeparatesEveryField) {
   EXPECT_EQ(SettingsKey("few_shot", "average", "{}"), SettingsKey("few_shot", "average", "{}"));
   EXPECT_NE(SettingsKey("few_shot", "average", "{}"), SettingsKey("zero_shot", "average", "{}"));
-  EXPECT_NE(SettingsKey("few_shot", "average", "{}"),
-            SettingsKey("few_shot", "truncation", "{}"));
+  EXPECT_NE(SettingsKey("few_shot", "average", "{}"), SettingsKey("few_shot", "truncation", "{}"));
   EXPECT_NE(SettingsKey("few_shot", "average", "{}"),
             SettingsKey("few_shot", "average", "{\"fake_label\":0.5}"));
 }

@@ -13,9 +13,8 @@ using JS = JobState;
 
 TEST(RequestStateMachine, EveryAllowedAndForbiddenTransition) {
   const std::set<std::pair<RS, RS>> allowed = {
-      {RS::kReceived, RS::kQueued},   {RS::kReceived, RS::kCancelled},
-      {RS::kQueued, RS::kRunning},    {RS::kQueued, RS::kCancelled},
-      {RS::kRunning, RS::kCompleted}, {RS::kRunning, RS::kFailed},
+      {RS::kReceived, RS::kQueued},   {RS::kReceived, RS::kCancelled}, {RS::kQueued, RS::kRunning},
+      {RS::kQueued, RS::kCancelled},  {RS::kRunning, RS::kCompleted},  {RS::kRunning, RS::kFailed},
       {RS::kRunning, RS::kCancelled},
   };
   int checked = 0;
@@ -47,9 +46,8 @@ TEST(RequestStateMachine, TerminalStatesAreFinal) {
 
 TEST(JobStateMachine, EveryAllowedAndForbiddenTransition) {
   const std::set<std::pair<JS, JS>> allowed = {
-      {JS::kQueued, JS::kRunning},   {JS::kQueued, JS::kCancelled},
-      {JS::kRunning, JS::kRunning},  {JS::kRunning, JS::kQueued},
-      {JS::kRunning, JS::kSucceeded}, {JS::kRunning, JS::kFailed},
+      {JS::kQueued, JS::kRunning},    {JS::kQueued, JS::kCancelled},  {JS::kRunning, JS::kRunning},
+      {JS::kRunning, JS::kQueued},    {JS::kRunning, JS::kSucceeded}, {JS::kRunning, JS::kFailed},
       {JS::kRunning, JS::kCancelled},
   };
   for (JS from : kAllJobStates) {
@@ -70,8 +68,7 @@ TEST(PhaseMachine, ForwardOnlyWithSkips) {
   for (Phase from : kAllPhases) {
     for (Phase to : kAllPhases) {
       bool expect = (to == Phase::kNone) ? from == Phase::kNone : int(to) >= int(from);
-      EXPECT_EQ(CheckPhaseTransition(from, to).ok(), expect)
-          << int(from) << " -> " << int(to);
+      EXPECT_EQ(CheckPhaseTransition(from, to).ok(), expect) << int(from) << " -> " << int(to);
     }
   }
   EXPECT_TRUE(CheckPhaseTransition(Phase::kNone, Phase::kUnlearning).ok());  // class, sampled
