@@ -22,9 +22,7 @@ const FlagSpec* FindSpec(const std::vector<FlagSpec>& specs, const std::string& 
 
 bool LooksLikeFlag(const std::string& arg) { return arg.size() > 1 && arg[0] == '-'; }
 
-absl::Status Invalid(std::string message) {
-  return absl::InvalidArgumentError(std::move(message));
-}
+absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
 
 std::string NormalizeChoice(const std::string& s) {
   std::string out = absl::AsciiStrToLower(s);
@@ -108,8 +106,7 @@ absl::StatusOr<ParsedArgs> ParseFlags(const std::vector<FlagSpec>& specs,
           ++taken;
         }
         if (taken == 0) {
-          return Invalid(
-              absl::StrCat(flag, " needs at least one value (", spec->value_name, ")"));
+          return Invalid(absl::StrCat(flag, " needs at least one value (", spec->value_name, ")"));
         }
         break;
       }
@@ -135,8 +132,8 @@ absl::StatusOr<ResolvedCommand> ResolveCommand(
       const FlagSpec* spec = FindSpec(globals, body);
       if (spec == nullptr) {
         std::string where = words.empty() ? "" : absl::StrCat(" '", absl::StrJoin(words, " "), "'");
-        return Invalid(absl::StrCat("unknown flag --", body, " before the command", where,
-                                    " is complete"));
+        return Invalid(
+            absl::StrCat("unknown flag --", body, " before the command", where, " is complete"));
       }
       out.rest.push_back(arg);
       if (spec->kind != FlagKind::kBool && !has_inline && i + 1 < args.size()) {
@@ -164,8 +161,7 @@ absl::StatusOr<ResolvedCommand> ResolveCommand(
     } else if (next_words.empty()) {
       if (words.size() == 1) return Invalid(absl::StrCat("unknown command '", arg, "'"));
       words.pop_back();
-      return Invalid(absl::StrCat("unknown command '", absl::StrJoin(words, " "), " ", arg,
-                                  "'"));
+      return Invalid(absl::StrCat("unknown command '", absl::StrJoin(words, " "), " ", arg, "'"));
     }
   }
   if (!resolved) {
@@ -173,8 +169,7 @@ absl::StatusOr<ResolvedCommand> ResolveCommand(
     std::vector<std::string> next_words;
     for (const auto& cmd : commands) {
       if (cmd.size() > words.size() && std::equal(words.begin(), words.end(), cmd.begin()) &&
-          std::find(next_words.begin(), next_words.end(), cmd[words.size()]) ==
-              next_words.end()) {
+          std::find(next_words.begin(), next_words.end(), cmd[words.size()]) == next_words.end()) {
         next_words.push_back(cmd[words.size()]);
       }
     }
@@ -189,8 +184,8 @@ absl::StatusOr<int64_t> ParseIntFlag(const std::string& flag, const std::string&
                                      int64_t max) {
   int64_t v = 0;
   if (!absl::SimpleAtoi(value, &v) || v < min || v > max) {
-    return Invalid(absl::StrCat(flag, ": expected an integer in [", min, ", ", max, "], got \"",
-                                value, "\""));
+    return Invalid(
+        absl::StrCat(flag, ": expected an integer in [", min, ", ", max, "], got \"", value, "\""));
   }
   return v;
 }
@@ -217,8 +212,8 @@ absl::StatusOr<double> ParseDurationSeconds(const std::string& flag, const std::
   strip("ms", 0.001) || strip("s", 1) || strip("m", 60) || strip("h", 3600);
   double v = 0;
   if (!absl::SimpleAtod(number, &v) || !std::isfinite(v) || v <= 0) {
-    return Invalid(absl::StrCat(flag, ": expected a positive duration such as 30s, 2m or 1h, got \"",
-                                value, "\""));
+    return Invalid(absl::StrCat(
+        flag, ": expected a positive duration such as 30s, 2m or 1h, got \"", value, "\""));
   }
   return v * scale;
 }
@@ -231,8 +226,8 @@ absl::StatusOr<int> ParseChoice(const std::string& flag, const std::string& valu
     if (NormalizeChoice(name) == wanted) return id;
     names.push_back(name);
   }
-  return Invalid(absl::StrCat(flag, ": expected one of ", absl::StrJoin(names, "|"), ", got \"",
-                              value, "\""));
+  return Invalid(
+      absl::StrCat(flag, ": expected one of ", absl::StrJoin(names, "|"), ", got \"", value, "\""));
 }
 
 std::vector<std::string> ParseItemsFile(const std::string& text) {

@@ -48,7 +48,8 @@ std::vector<FlagSpec> GlobalFlags() {
       {"token", FlagKind::kValue, "SECRET", "API token (LETHE_TOKEN)"},
       {"token-file", FlagKind::kValue, "FILE", "read the API token from a file (LETHE_TOKEN_FILE)"},
       {"tls-ca", FlagKind::kValue, "PEM", "CA certificate of the server (LETHE_TLS_CA)"},
-      {"tls-cert", FlagKind::kValue, "PEM", "client certificate for mutual TLS (LETHE_CLIENT_CERT)"},
+      {"tls-cert", FlagKind::kValue, "PEM",
+       "client certificate for mutual TLS (LETHE_CLIENT_CERT)"},
       {"tls-key", FlagKind::kValue, "PEM", "its private key (LETHE_CLIENT_KEY)"},
       {"tls-server-name", FlagKind::kValue, "NAME", "name to check in the server's certificate"},
       {"insecure", FlagKind::kBool, "", "plaintext, no TLS: loopback demos only (LETHE_INSECURE)"},
@@ -61,8 +62,8 @@ std::vector<FlagSpec> GlobalFlags() {
 
 std::vector<CommandDef> AllCommands() {
   std::vector<CommandDef> all;
-  for (auto group : {SubmitCommands(), RequestCommands(), ModelCommands(), AuditCommands(),
-                     TokenCommands()}) {
+  for (auto group :
+       {SubmitCommands(), RequestCommands(), ModelCommands(), AuditCommands(), TokenCommands()}) {
     for (auto& c : group) all.push_back(std::move(c));
   }
   return all;

@@ -94,7 +94,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ConnectionOptio
       size_t n;
       while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
       std::fclose(f);
-      if (out->empty()) return absl::InvalidArgumentError(absl::StrCat(what, " ", path, " is empty"));
+      if (out->empty())
+        return absl::InvalidArgumentError(absl::StrCat(what, " ", path, " is empty"));
       return absl::OkStatus();
     };
     if (auto s = read("--tls-ca", o.tls_ca, &ssl.pem_root_certs); !s.ok()) return s;

@@ -26,10 +26,10 @@ struct ConnectionOptions {
   std::string server = kDefaultServer;
   std::string token;  // bearer secret; "" sends no authorization header
   bool insecure = false;
-  std::string tls_ca;    // PEM file of the CA that signed the server's certificate
-  std::string tls_cert;  // client certificate (mTLS)
-  std::string tls_key;   // its private key
-  std::string tls_server_name;  // overrides the name checked against the certificate
+  std::string tls_ca;                     // PEM file of the CA that signed the server's certificate
+  std::string tls_cert;                   // client certificate (mTLS)
+  std::string tls_key;                    // its private key
+  std::string tls_server_name;            // overrides the name checked against the certificate
   std::optional<double> timeout_seconds;  // --timeout; commands pick a default when unset
 };
 

@@ -69,8 +69,8 @@ absl::Status DownloadWriter::AcceptChunk(const lethe::v1::DownloadChunk& chunk) 
     version_id_ = chunk.version_id();
     version_sha256_ = chunk.version_sha256();
   } else if (chunk.version_id() != version_id_ || chunk.version_sha256() != version_sha256_) {
-    return Loss(absl::StrCat("chunk of version ", chunk.version_id(), " inside version ",
-                             version_id_));
+    return Loss(
+        absl::StrCat("chunk of version ", chunk.version_id(), " inside version ", version_id_));
   }
   if (current_name_.empty()) {
     if (absl::Status s = StartFile(chunk); !s.ok()) return s;
@@ -83,8 +83,7 @@ absl::Status DownloadWriter::AcceptChunk(const lethe::v1::DownloadChunk& chunk) 
   }
   const std::string& data = chunk.data();
   if (current_written_ + int64_t(data.size()) > current_size_) {
-    return Loss(absl::StrCat(current_name_, ": more than the announced ", current_size_,
-                             " bytes"));
+    return Loss(absl::StrCat(current_name_, ": more than the announced ", current_size_, " bytes"));
   }
   current_out_->write(data.data(), static_cast<std::streamsize>(data.size()));
   if (!*current_out_) return absl::InternalError(absl::StrCat("write error in ", current_part_));
@@ -98,12 +97,13 @@ absl::Status DownloadWriter::AcceptChunk(const lethe::v1::DownloadChunk& chunk) 
   }
   std::string got = current_hash_->FinishHex();
   if (got != current_expected_sha_) {
-    return Loss(absl::StrCat(current_name_, ": sha256 mismatch (expected ",
-                             current_expected_sha_, ", got ", got, ")"));
+    return Loss(absl::StrCat(current_name_, ": sha256 mismatch (expected ", current_expected_sha_,
+                             ", got ", got, ")"));
   }
   current_out_->flush();
   current_out_->close();
-  if (current_out_->fail()) return absl::InternalError(absl::StrCat("cannot close ", current_part_));
+  if (current_out_->fail())
+    return absl::InternalError(absl::StrCat("cannot close ", current_part_));
   current_out_.reset();
   std::string final_path = JoinPath(dir_, current_name_);
   if (std::rename(current_part_.c_str(), final_path.c_str()) != 0) {
@@ -142,7 +142,8 @@ absl::Status DownloadWriter::Finish(bool whole_version) {
         problems.push_back(absl::StrCat(name, " does not match the manifest"));
       }
     }
-    if (!problems.empty()) return Loss(absl::StrCat("manifest.json: ", absl::StrJoin(problems, "; ")));
+    if (!problems.empty())
+      return Loss(absl::StrCat("manifest.json: ", absl::StrJoin(problems, "; ")));
   } catch (const lethe::Error& e) {
     return Loss(absl::StrCat("manifest.json: ", e.what()));
   }

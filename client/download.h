@@ -2,8 +2,9 @@
 // landed on disk is what the server holds: chunks must arrive in order, each file's size
 // and SHA-256 must match its header, and (for a whole version) manifest.json must hash to
 // the version's sha256 and every file it names must have arrived with that hash (files
-// outside the manifest, such as a sample grid, are checked against their chunk headers). Files are written as NAME.part
-// and renamed only once verified, so a broken download never leaves a plausible file.
+// outside the manifest, such as a sample grid, are checked against their chunk headers). Files are
+// written as NAME.part and renamed only once verified, so a broken download never leaves a
+// plausible file.
 #pragma once
 
 #include <cstdint>

@@ -41,11 +41,12 @@ std::string EnumPrefix(const std::string& type_name) {
 
 std::string HyperparametersText(const lethe::v1::Hyperparameters& h) {
   std::vector<std::string> parts;
-  if (h.has_fake_label()) parts.push_back(absl::StrCat("fake_label=", FormatNumber(h.fake_label())));
+  if (h.has_fake_label())
+    parts.push_back(absl::StrCat("fake_label=", FormatNumber(h.fake_label())));
   if (h.fake_label_target() != lethe::v1::FAKE_LABEL_TARGET_UNSPECIFIED) {
-    parts.push_back(absl::StrCat(
-        "fake_label_target=",
-        EnumName(lethe::v1::FakeLabelTarget_descriptor(), h.fake_label_target())));
+    parts.push_back(
+        absl::StrCat("fake_label_target=",
+                     EnumName(lethe::v1::FakeLabelTarget_descriptor(), h.fake_label_target())));
   }
   if (h.has_alpha_pixel()) {
     parts.push_back(absl::StrCat("alpha_pixel=", FormatNumber(h.alpha_pixel())));
@@ -58,7 +59,8 @@ std::string HyperparametersText(const lethe::v1::Hyperparameters& h) {
         "destination=", EnumName(lethe::v1::DestinationPolicy_descriptor(), h.destination())));
   }
   if (h.has_destination_threshold()) {
-    parts.push_back(absl::StrCat("destination_threshold=", FormatNumber(h.destination_threshold())));
+    parts.push_back(
+        absl::StrCat("destination_threshold=", FormatNumber(h.destination_threshold())));
   }
   if (h.has_iteration_budget()) {
     parts.push_back(absl::StrCat("iteration_budget=", h.iteration_budget()));
@@ -232,8 +234,8 @@ std::string FormatRequestDetail(const ForgetRequest& r) {
   if (r.has_progress() && (r.state() == lethe::v1::REQUEST_STATE_RUNNING ||
                            r.progress().phase() != lethe::v1::PHASE_UNSPECIFIED)) {
     const lethe::v1::Progress& p = r.progress();
-    std::string text = absl::StrCat(PhaseName(p.phase()), " ",
-                                    absl::StrFormat("%.0f%%", 100 * p.fraction()));
+    std::string text =
+        absl::StrCat(PhaseName(p.phase()), " ", absl::StrFormat("%.0f%%", 100 * p.fraction()));
     if (p.iteration_budget() > 0) {
       absl::StrAppend(&text, " iteration ", p.iteration(), "/", p.iteration_budget());
     }
@@ -242,9 +244,9 @@ std::string FormatRequestDetail(const ForgetRequest& r) {
     if (!p.message().empty()) absl::StrAppend(&text, " (", p.message(), ")");
     kv.emplace_back("progress", text);
   }
-  kv.emplace_back("requester", r.requester().empty()
-                                   ? ""
-                                   : absl::StrCat(r.requester(), " (token ", r.requester_id(), ")"));
+  kv.emplace_back(
+      "requester",
+      r.requester().empty() ? "" : absl::StrCat(r.requester(), " (token ", r.requester_id(), ")"));
   std::string ground = EnumName(lethe::v1::LegalGround_descriptor(), r.legal_ground());
   if (!r.legal_ground_text().empty()) absl::StrAppend(&ground, ": ", r.legal_ground_text());
   kv.emplace_back("legal_ground", ground);
@@ -270,7 +272,8 @@ std::string FormatRequestDetail(const ForgetRequest& r) {
     for (const lethe::v1::RequestItem& item : r.items()) {
       std::string source = "manifest id";
       if (item.uploaded()) {
-        source = item.upload_name().empty() ? "upload" : absl::StrCat("upload ", item.upload_name());
+        source =
+            item.upload_name().empty() ? "upload" : absl::StrCat("upload ", item.upload_name());
         if (item.item_id().empty()) absl::StrAppend(&source, " (unmatched)");
       }
       items.AddRow({item.item_id(), item.sha256(), source});
@@ -281,8 +284,8 @@ std::string FormatRequestDetail(const ForgetRequest& r) {
 }
 
 std::string FormatModelList(const std::vector<lethe::v1::Model>& models) {
-  Table t({"NAME", "CLASSES", "RESOLUTION", "CHANNELS", "PRESET", "DATASET", "ITEMS",
-           "PRODUCTION", "CREATED"});
+  Table t({"NAME", "CLASSES", "RESOLUTION", "CHANNELS", "PRESET", "DATASET", "ITEMS", "PRODUCTION",
+           "CREATED"});
   for (const lethe::v1::Model& m : models) {
     t.AddRow({m.name(), absl::StrCat(m.num_classes()), absl::StrCat(m.resolution()),
               absl::StrCat(m.img_channels()), m.preset(), m.dataset_name(),
@@ -321,8 +324,8 @@ std::string FormatModelDetail(const lethe::v1::Model& m) {
 std::string FormatAuditList(const std::vector<lethe::v1::AuditRecord>& records) {
   Table t({"SEQ", "AT", "ACTOR", "ACTION", "REQUEST", "HASH"});
   for (const lethe::v1::AuditRecord& r : records) {
-    t.AddRow({absl::StrCat(r.seq()), FormatTimestamp(r.at()), r.actor(), r.action(),
-              r.request_id(), ShortHash(r.hash())});
+    t.AddRow({absl::StrCat(r.seq()), FormatTimestamp(r.at()), r.actor(), r.action(), r.request_id(),
+              ShortHash(r.hash())});
   }
   return t.Render();
 }

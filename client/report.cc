@@ -80,8 +80,8 @@ Json FindVerdict(const Json& report) {
 Json FindSection(const Json& report, const std::string& key) {
   if (!report.is_object()) return Json();
   if (report.Has(key) && report.at(key).is_object()) return report.at(key);
-  if (report.Has("metrics") && report.at("metrics").is_object() &&
-      report.at("metrics").Has(key) && report.at("metrics").at(key).is_object()) {
+  if (report.Has("metrics") && report.at("metrics").is_object() && report.at("metrics").Has(key) &&
+      report.at("metrics").at(key).is_object()) {
     return report.at("metrics").at(key);
   }
   return Json();
@@ -197,12 +197,11 @@ Json BuildReport(const ReportInputs& in) {
   std::string policy_name = EnumName(lethe::v1::DestinationPolicy_descriptor(), policy);
   if (policy == lethe::v1::DESTINATION_POLICY_UNSPECIFIED) {
     // The server's default for the kind (proto/lethe/v1/unlearning.proto).
-    policy_name = absl::StrCat(
-        EnumName(lethe::v1::DestinationPolicy_descriptor(),
-                 r.kind() == lethe::v1::FORGET_KIND_CLASS
-                     ? lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE
-                     : lethe::v1::DESTINATION_POLICY_FORGET_AUC),
-        " (default)");
+    policy_name = absl::StrCat(EnumName(lethe::v1::DestinationPolicy_descriptor(),
+                                        r.kind() == lethe::v1::FORGET_KIND_CLASS
+                                            ? lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE
+                                            : lethe::v1::DESTINATION_POLICY_FORGET_AUC),
+                               " (default)");
   }
   outcome["destination_policy"] = policy_name;
   if (r.hyperparameters().has_destination_threshold()) {
@@ -249,11 +248,11 @@ Json BuildReport(const ReportInputs& in) {
   Json before = FindSection(engine, "before");
   Json after = FindSection(engine, "after");
   metrics["before"] = before.is_object() ? before
-                      : base_version      ? MetricMapJson(base_version->metrics())
-                                          : Json();
+                      : base_version     ? MetricMapJson(base_version->metrics())
+                                         : Json();
   metrics["after"] = after.is_object() ? after
-                     : result_version   ? MetricMapJson(result_version->metrics())
-                                        : Json();
+                     : result_version  ? MetricMapJson(result_version->metrics())
+                                       : Json();
   Json thresholds = Json::Object();
   if (verdict.is_object()) {
     if (verdict.Has("metric") && verdict.Has("threshold")) {
@@ -344,7 +343,8 @@ std::string RenderReportMarkdown(const Json& rep) {
   std::string md;
   absl::StrAppend(&md, "# Erasure verification report\n\n");
   absl::StrAppend(&md, "Generated ", Cell(rep, "generated_at"), " from ", Cell(rep, "server"),
-                  " (format `", Cell(rep, "format"), "`). The machine-readable version of this "
+                  " (format `", Cell(rep, "format"),
+                  "`). The machine-readable version of this "
                   "report is `report.json`.\n\n");
 
   // Enum values print as in lethectl's tables ("items", "consent-withdrawn"...).
@@ -356,11 +356,26 @@ std::string RenderReportMarkdown(const Json& rep) {
       {"legal_ground", lethe::v1::LegalGround_descriptor()},
   };
   absl::StrAppend(&md, "## Request\n\n| Field | Value |\n|---|---|\n");
-  for (const char* key :
-       {"id", "request_id", "model", "kind", "class_label", "mode", "substitute", "state",
-        "requester", "legal_ground", "legal_ground_text", "subject_hash", "received_at",
-        "due_at", "completed_at", "deadline_extension_reason", "item_count", "image_count",
-        "unmatched_image_count", "forget_unmatched_images"}) {
+  for (const char* key : {"id",
+                          "request_id",
+                          "model",
+                          "kind",
+                          "class_label",
+                          "mode",
+                          "substitute",
+                          "state",
+                          "requester",
+                          "legal_ground",
+                          "legal_ground_text",
+                          "subject_hash",
+                          "received_at",
+                          "due_at",
+                          "completed_at",
+                          "deadline_extension_reason",
+                          "item_count",
+                          "image_count",
+                          "unmatched_image_count",
+                          "forget_unmatched_images"}) {
     if (!req.is_object() || !req.Has(key)) continue;
     std::string value = Cell(req, key);
     auto e = enums.find(key);
@@ -380,8 +395,9 @@ std::string RenderReportMarkdown(const Json& rep) {
   if (items.size() == 0) {
     absl::StrAppend(&md, "A class request: every training image of the class.\n");
   } else {
-    absl::StrAppend(&md, "Identifiers and content hashes only; no image is included.\n\n"
-                         "| Item | SHA-256 of the pixels | Source |\n|---|---|---|\n");
+    absl::StrAppend(&md,
+                    "Identifiers and content hashes only; no image is included.\n\n"
+                    "| Item | SHA-256 of the pixels | Source |\n|---|---|---|\n");
     for (const Json& item : items.elements()) {
       std::string source = item.GetBool("uploaded", false)
                                ? absl::StrCat("upload ", item.GetString("upload_name", ""))
@@ -418,9 +434,8 @@ std::string RenderReportMarkdown(const Json& rep) {
     for (const auto& [k, v] : before) names[k] = true;
     for (const auto& [k, v] : after) names[k] = true;
     for (const auto& [k, unused] : names) {
-      absl::StrAppend(&md, "| ", Md(k), " | ",
-                      before.count(k) ? FormatNumber(before.at(k)) : "-", " | ",
-                      after.count(k) ? FormatNumber(after.at(k)) : "-", " |\n");
+      absl::StrAppend(&md, "| ", Md(k), " | ", before.count(k) ? FormatNumber(before.at(k)) : "-",
+                      " | ", after.count(k) ? FormatNumber(after.at(k)) : "-", " |\n");
     }
   }
   const Json& thresholds = metrics.at("thresholds");
@@ -428,8 +443,7 @@ std::string RenderReportMarkdown(const Json& rep) {
     absl::StrAppend(&md, "\nThresholds: ");
     bool first = true;
     for (const auto& [k, v] : thresholds.items()) {
-      absl::StrAppend(&md, first ? "" : "; ", k, " ",
-                      v.is_string() ? v.AsString() : v.Dump());
+      absl::StrAppend(&md, first ? "" : "; ", k, " ", v.is_string() ? v.AsString() : v.Dump());
       first = false;
     }
     absl::StrAppend(&md, "\n");
@@ -439,8 +453,9 @@ std::string RenderReportMarkdown(const Json& rep) {
   absl::StrAppend(&md, "Model `", Md(Cell(model, "name")), "`, data set ",
                   Md(Cell(model, "dataset_name")), " (fingerprint `",
                   Cell(model, "dataset_fingerprint"), "`).\n\n");
-  absl::StrAppend(&md, "| Role | Version | SHA-256 of manifest.json | State | Created |\n"
-                       "|---|---|---|---|---|\n");
+  absl::StrAppend(&md,
+                  "| Role | Version | SHA-256 of manifest.json | State | Created |\n"
+                  "|---|---|---|---|---|\n");
   for (const char* role : {"base_version", "result_version"}) {
     const Json& v = model.at(role);
     if (!v.is_object()) continue;
@@ -455,8 +470,9 @@ std::string RenderReportMarkdown(const Json& rep) {
 
   const Json& audit = rep.at("audit");
   absl::StrAppend(&md, "\n## Audit trail\n\n");
-  absl::StrAppend(&md, "| Seq | At | Actor | Action | prev_hash | hash | Recomputed |\n"
-                       "|---|---|---|---|---|---|---|\n");
+  absl::StrAppend(&md,
+                  "| Seq | At | Actor | Action | prev_hash | hash | Recomputed |\n"
+                  "|---|---|---|---|---|---|---|\n");
   for (const Json& rec : audit.at("records").elements()) {
     absl::StrAppend(&md, "| ", Cell(rec, "seq"), " | ", Cell(rec, "at"), " | ",
                     Md(Cell(rec, "actor")), " | ", Md(Cell(rec, "action")), " | `",
@@ -481,8 +497,7 @@ std::string RenderReportMarkdown(const Json& rep) {
                     Md(Cell(chain, "reason")), ". An operator can run `lethectl audit verify`.\n");
   }
   absl::StrAppend(
-      &md, "\n### How to recompute the hashes\n\n",
-      Cell(audit, "hash_rule"), ".\n\n",
+      &md, "\n### How to recompute the hashes\n\n", Cell(audit, "hash_rule"), ".\n\n",
       "Each record in `report.json` carries `canonical_json`, the exact bytes hashed. With "
       "Python 3 and nothing else:\n\n"
       "```python\n"

@@ -23,7 +23,7 @@ inline constexpr char kReportFormat[] = "lethe.verification-report/v1";
 
 // The bytes an audit record's hash covers, and whether the record's hash matches them.
 struct AuditRecordCheck {
-  std::string canonical_json;  // {action, actor, at, payload, request_id, seq}, sorted, compact
+  std::string canonical_json;   // {action, actor, at, payload, request_id, seq}, sorted, compact
   std::string recomputed_hash;  // SHA-256(prev_hash || canonical_json), hex
   bool hash_matches = false;
   std::string error;  // e.g. payload_json that does not parse
@@ -36,10 +36,10 @@ struct ReportInputs {
   lethe::v1::ForgetRequest request;
   std::optional<lethe::v1::Model> model;  // with versions; nullopt when it could not be read
   std::string model_error;
-  std::vector<lethe::v1::AuditRecord> records;  // the request's records, ascending seq
+  std::vector<lethe::v1::AuditRecord> records;               // the request's records, ascending seq
   std::optional<lethe::v1::VerifyAuditChainResponse> chain;  // whole-chain verification
   std::string chain_error;                                   // why `chain` is missing
-  std::string grid_file;  // "grid.png" when written, else ""
+  std::string grid_file;                                     // "grid.png" when written, else ""
   std::string grid_sha256;
   int64_t grid_version_id = 0;
   std::string grid_note;  // why there is no grid

@@ -15,13 +15,13 @@ namespace lethe::cli {
 // Exit statuses of lethectl (docs/api.md lists them).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,      // anything else (I/O, INTERNAL, verification failures)
-  kExitUsage = 2,        // bad command line, or INVALID_ARGUMENT / OUT_OF_RANGE
-  kExitNotFound = 3,     // NOT_FOUND
-  kExitPermission = 4,   // PERMISSION_DENIED, UNAUTHENTICATED
-  kExitConflict = 5,     // ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED
-  kExitUnavailable = 6,  // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED: retry later
-  kExitAuditBroken = 7,  // audit verify found a bad record
+  kExitFailure = 1,            // anything else (I/O, INTERNAL, verification failures)
+  kExitUsage = 2,              // bad command line, or INVALID_ARGUMENT / OUT_OF_RANGE
+  kExitNotFound = 3,           // NOT_FOUND
+  kExitPermission = 4,         // PERMISSION_DENIED, UNAUTHENTICATED
+  kExitConflict = 5,           // ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED
+  kExitUnavailable = 6,        // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED: retry later
+  kExitAuditBroken = 7,        // audit verify found a bad record
   kExitRequestFailed = 10,     // watch: the request ended FAILED
   kExitRequestCancelled = 11,  // watch: the request ended CANCELLED
 };

@@ -32,7 +32,18 @@ ServerMetrics::ServerMetrics()
                          .Name("lethe_audit_records")
                          .Help("Records in the audit hash chain.")
                          .Register(*registry_)
-                         .Add({})) {
+                         .Add({})),
+      submit_batch_size_(prometheus::BuildHistogram()
+                             .Name("lethe_submit_batch_size")
+                             .Help("Forget requests written per group-commit transaction.")
+                             .Register(*registry_)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{
+                                          1, 2, 4, 8, 16, 32, 64, 128, 256})),
+      submit_commit_duration_(prometheus::BuildHistogram()
+                                  .Name("lethe_submit_commit_duration_seconds")
+                                  .Help("Duration of one group-commit transaction of submits.")
+                                  .Register(*registry_)
+                                  .Add({}, RpcBuckets())) {
   for (const char* state : kRequestStates) requests_by_state_.Add({{"state", state}}).Set(0);
 }
 
@@ -63,5 +74,10 @@ void ServerMetrics::SetRequestsByState(const std::map<std::string, int64_t>& cou
 void ServerMetrics::SetOverdue(int64_t count) { overdue_.Set(double(count)); }
 
 void ServerMetrics::SetAuditRecords(int64_t count) { audit_records_.Set(double(count)); }
+
+void ServerMetrics::RecordSubmitBatch(int64_t submits, double seconds) {
+  submit_batch_size_.Observe(double(submits));
+  submit_commit_duration_.Observe(seconds);
+}
 
 }  // namespace lethe

@@ -37,6 +37,9 @@ class ServerMetrics {
   void SetOverdue(int64_t count);
   // lethe_audit_records: length of the audit chain.
   void SetAuditRecords(int64_t count);
+  // One group-commit transaction of `submits` forget requests:
+  // lethe_submit_batch_size and lethe_submit_commit_duration_seconds.
+  void RecordSubmitBatch(int64_t submits, double seconds);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -45,6 +48,8 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>& requests_by_state_;
   prometheus::Gauge& overdue_;
   prometheus::Gauge& audit_records_;
+  prometheus::Histogram& submit_batch_size_;
+  prometheus::Histogram& submit_commit_duration_;
 
   // Metric children cached per label set (Family::Add hashes its labels on each call).
   std::mutex mu_;

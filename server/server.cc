@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
   s->auth_ = std::make_unique<Authenticator>(s->db_.get(),
                                              std::chrono::milliseconds(config.auth_cache_ms));
   s->catalog_ = std::make_unique<ModelCatalog>(s->db_.get());
-  s->writer_ = std::make_unique<SubmitWriter>(s->db_.get(), log, int(config.submit_batch_max));
+  s->writer_ = std::make_unique<SubmitWriter>(s->db_.get(), log, s->metrics_.get(),
+                                              int(config.submit_batch_max));
   s->requests_ = std::make_unique<RequestService>(s->db_.get(), s->catalog_.get(),
                                                   s->writer_.get(), log, config.limits, salt);
   s->models_ = std::make_unique<ModelService>(s->db_.get(), s->store_.get(), log);

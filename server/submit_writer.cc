@@ -8,8 +8,13 @@
 
 namespace lethe {
 
-SubmitWriter::SubmitWriter(DbPool* db, Logger* log, int max_batch, int64_t max_batch_items)
-    : db_(db), log_(log), max_batch_(max_batch), max_batch_items_(max_batch_items) {
+SubmitWriter::SubmitWriter(DbPool* db, Logger* log, ServerMetrics* metrics, int max_batch,
+                           int64_t max_batch_items)
+    : db_(db),
+      log_(log),
+      metrics_(metrics),
+      max_batch_(max_batch),
+      max_batch_items_(max_batch_items) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -120,6 +125,7 @@ void SubmitWriter::WriteBatch(std::vector<Pending*>& batch) {
   }
 
   std::map<std::string, WriteResult> inserted;
+  auto started = std::chrono::steady_clock::now();
   absl::Status status = db_->Transact([&](pqxx::work& tx) -> absl::Status {
     inserted.clear();
     pqxx::result rows = tx.exec_params(
@@ -176,6 +182,11 @@ void SubmitWriter::WriteBatch(std::vector<Pending*>& batch) {
     return absl::OkStatus();
   });
 
+  if (metrics_ != nullptr) {
+    metrics_->RecordSubmitBatch(
+        int64_t(live.size()),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.batches += 1;

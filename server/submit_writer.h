@@ -23,6 +23,7 @@
 #include "common/auth.h"
 #include "common/db.h"
 #include "common/logging.h"
+#include "common/metrics.h"
 #include "engine/base/json.h"
 
 namespace lethe {
@@ -67,7 +68,9 @@ struct WriteResult {
 
 class SubmitWriter {
  public:
-  SubmitWriter(DbPool* db, Logger* log, int max_batch, int64_t max_batch_items = 100000);
+  // `metrics` may be null.
+  SubmitWriter(DbPool* db, Logger* log, ServerMetrics* metrics, int max_batch,
+               int64_t max_batch_items = 100000);
   ~SubmitWriter();  // Stop()s
 
   // Queues the submit and blocks until its transaction committed (or failed). A submit
@@ -96,6 +99,7 @@ class SubmitWriter {
 
   DbPool* db_;
   Logger* log_;
+  ServerMetrics* metrics_;
   const int max_batch_;
   const int64_t max_batch_items_;
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@ set(LETHE_OPS_ENV "LETHE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 
 add_test(NAME ops_prometheus COMMAND bash ${LETHE_OPS_DIR}/check_prometheus.sh)
 add_test(NAME ops_compose COMMAND bash ${LETHE_OPS_DIR}/check_compose.sh)
+add_test(NAME ops_plot_results COMMAND bash ${LETHE_OPS_DIR}/check_plot_results.sh)
 
 # With the binaries built, the guide's defaults are checked against their --help.
 set(LETHE_OPS_HELP)
@@ -29,7 +30,7 @@ foreach(target lethe-server lethectl lethe-worker lethe-engine)
 endforeach()
 add_test(NAME ops_dockerfile COMMAND bash ${LETHE_OPS_DIR}/check_dockerfile.sh ${LETHE_OPS_BINARIES})
 
-set_tests_properties(ops_prometheus ops_compose ops_docs ops_dockerfile
+set_tests_properties(ops_prometheus ops_compose ops_plot_results ops_docs ops_dockerfile
                      PROPERTIES LABELS ops ENVIRONMENT "${LETHE_OPS_ENV}" TIMEOUT 300)
 
 # Live scrape against LETHE_TEST_DATABASE_URL (a database of its own on that server).

@@ -32,6 +32,12 @@ target_compile_definitions(service_integration_tests PRIVATE
 target_link_libraries(service_integration_tests PRIVATE
   lethe_server_lib GTest::gtest GTest::gtest_main)
 add_dependencies(service_integration_tests lethe-server)
-# Each test runs in its own process with its own database and server.
-gtest_discover_tests(service_integration_tests DISCOVERY_TIMEOUT 30
-                     PROPERTIES LABELS "service;integration" TIMEOUT 120)
+# Starting a database and a server costs ~3 s, so the ServiceTest suite shares one per
+# process; the other suites (auth matrix with revocations, audit tampering, migrations,
+# process kills) start their own. Two entries so `ctest -j2` uses both cores.
+add_test(NAME service_integration_shared
+         COMMAND service_integration_tests --gtest_filter=ServiceTest.*)
+add_test(NAME service_integration_isolated
+         COMMAND service_integration_tests --gtest_filter=-ServiceTest.*)
+set_tests_properties(service_integration_shared service_integration_isolated PROPERTIES
+                     LABELS "service;integration" TIMEOUT 300)

@@ -39,7 +39,8 @@ int RunAuditList(CommandContext& ctx) {
   req.set_request_id(ctx.args.Get("request"));
   req.set_action(ctx.args.Get("action"));
   if (ctx.args.Has("after-seq")) {
-    absl::StatusOr<int64_t> n = ParseIntFlag("--after-seq", ctx.args.Get("after-seq"), 0, INT64_MAX);
+    absl::StatusOr<int64_t> n =
+        ParseIntFlag("--after-seq", ctx.args.Get("after-seq"), 0, INT64_MAX);
     if (!n.ok()) return ctx.Usage(std::string(n.status().message()));
     req.set_after_seq(*n);
   }
@@ -57,8 +58,8 @@ int RunAuditList(CommandContext& ctx) {
   } else {
     ctx.out() << FormatAuditList({merged.records().begin(), merged.records().end()});
     if (!merged.next_page_token().empty()) {
-      ctx.Note(absl::StrCat("more records: --page-token ", merged.next_page_token(),
-                            " (or --all)"));
+      ctx.Note(
+          absl::StrCat("more records: --page-token ", merged.next_page_token(), " (or --all)"));
     }
   }
   return kExitOk;

@@ -4,15 +4,15 @@
 // help, dispatch and tests see the same table.
 #pragma once
 
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/channel.h>
-#include <grpcpp/client_context.h>
 
 #include "absl/status/statusor.h"
 #include "client/args.h"
@@ -39,7 +39,8 @@ class Rpc {
   Rpc(std::shared_ptr<grpc::ChannelInterface> channel, std::string token,
       std::optional<double> timeout_seconds);
   // A context for one call: deadline = --timeout if given, else `default_seconds`.
-  std::unique_ptr<grpc::ClientContext> Context(double default_seconds = kDefaultTimeoutSeconds) const;
+  std::unique_ptr<grpc::ClientContext> Context(
+      double default_seconds = kDefaultTimeoutSeconds) const;
   // A context with exactly this deadline (for streams that budget their own time).
   std::unique_ptr<grpc::ClientContext> ContextWithDeadline(double seconds) const;
   std::optional<double> timeout_seconds() const { return timeout_seconds_; }
@@ -84,7 +85,7 @@ struct CommandDef {
   std::vector<std::string> words;  // {"models", "list"}
   std::string synopsis;            // arguments after the words, for help
   std::string summary;
-  std::vector<FlagSpec> flags;     // the command's own flags (globals are added)
+  std::vector<FlagSpec> flags;  // the command's own flags (globals are added)
   size_t min_positionals = 0;
   size_t max_positionals = 0;
   Handler run;

@@ -174,8 +174,8 @@ int RunModelsSample(CommandContext& ctx) {
   if (!status.ok()) return ctx.RpcFailure(status);
   std::string got = Sha256Hex(reply.png());
   if (!reply.sha256().empty() && got != reply.sha256()) {
-    return ctx.Fail(kExitFailure, absl::StrCat("sample: sha256 mismatch (expected ",
-                                               reply.sha256(), ", got ", got, ")"));
+    return ctx.Fail(kExitFailure, absl::StrCat("sample: sha256 mismatch (expected ", reply.sha256(),
+                                               ", got ", got, ")"));
   }
   if (absl::Status s = WriteLocalFile(out, reply.png()); !s.ok()) {
     return ctx.Fail(kExitFailure, std::string(s.message()));
@@ -189,8 +189,8 @@ int RunModelsSample(CommandContext& ctx) {
     doc["sha256"] = got;
     ctx.out() << doc.Dump(2) << "\n";
   } else {
-    ctx.out() << "wrote " << out << " (version " << reply.version_id() << ", "
-              << reply.png().size() << " bytes, sha256 " << got << ")\n";
+    ctx.out() << "wrote " << out << " (version " << reply.version_id() << ", " << reply.png().size()
+              << " bytes, sha256 " << got << ")\n";
   }
   return kExitOk;
 }

@@ -83,8 +83,8 @@ int RunList(CommandContext& ctx) {
                                     merged.forget_requests().end());
     ctx.out() << FormatRequestList(rows);
     if (!merged.next_page_token().empty()) {
-      ctx.Note(absl::StrCat("more requests: --page-token ", merged.next_page_token(),
-                            " (or --all)"));
+      ctx.Note(
+          absl::StrCat("more requests: --page-token ", merged.next_page_token(), " (or --all)"));
     }
   }
   return kExitOk;
@@ -122,8 +122,7 @@ int RunWatch(CommandContext& ctx) {
     std::string line = FormatWatchLine(r, left, tty ? kWatchBarWidth : 0);
     if (tty) {
       // A new state or phase keeps the finished line and starts the next one.
-      if (!open_line.empty() &&
-          (r.state() != line_state || r.progress().phase() != line_phase)) {
+      if (!open_line.empty() && (r.state() != line_state || r.progress().phase() != line_phase)) {
         ctx.out() << "\n";
       }
       ctx.out() << "\r\x1b[K" << line << std::flush;
@@ -140,8 +139,9 @@ int RunWatch(CommandContext& ctx) {
     double remaining = budget - (ctx.io.now() - start);
     if (remaining <= 0) {
       if (!open_line.empty()) ctx.out() << "\n";
-      return ctx.Fail(kExitUnavailable, "DEADLINE_EXCEEDED: stopped watching (the request "
-                                        "goes on; watch again to follow it)");
+      return ctx.Fail(kExitUnavailable,
+                      "DEADLINE_EXCEEDED: stopped watching (the request "
+                      "goes on; watch again to follow it)");
     }
     auto context = ctx.rpc.ContextWithDeadline(remaining);
     std::unique_ptr<grpc::ClientReaderInterface<ForgetRequest>> reader =
@@ -172,9 +172,12 @@ int RunWatch(CommandContext& ctx) {
     ctx.out() << "\n";
   }
   switch (last.state()) {
-    case lethe::v1::REQUEST_STATE_COMPLETED: return kExitOk;
-    case lethe::v1::REQUEST_STATE_CANCELLED: return kExitRequestCancelled;
-    default: return kExitRequestFailed;
+    case lethe::v1::REQUEST_STATE_COMPLETED:
+      return kExitOk;
+    case lethe::v1::REQUEST_STATE_CANCELLED:
+      return kExitRequestCancelled;
+    default:
+      return kExitRequestFailed;
   }
 }
 
@@ -209,13 +212,17 @@ int RunExtend(CommandContext& ctx) {
 
 std::vector<CommandDef> RequestCommands() {
   return {
-      {{"get"}, "ID", "show a forget request with its items, progress and result", {}, 1, 1,
+      {{"get"},
+       "ID",
+       "show a forget request with its items, progress and result",
+       {},
+       1,
+       1,
        RunGet},
       {{"list"},
        "[flags]",
        "list forget requests, newest first",
-       {{"state", FlagKind::kValue, "S",
-         "received|queued|running|completed|failed|cancelled"},
+       {{"state", FlagKind::kValue, "S", "received|queued|running|completed|failed|cancelled"},
         {"model", FlagKind::kValue, "M", "only this model"},
         {"requester", FlagKind::kValue, "R", "only requests of this token name"},
         {"page-size", FlagKind::kValue, "N", "requests per page, [1, 500]"},

@@ -87,8 +87,8 @@ std::vector<FlagSpec> SubmitFlags(bool items) {
   if (items) {
     flags.push_back({"item", FlagKind::kMulti, "ID",
                      "training item id from the model's data set manifest (repeatable)"});
-    flags.push_back({"items-file", FlagKind::kRepeated, "F",
-                     "file with one item id per line ('#' comments)"});
+    flags.push_back(
+        {"items-file", FlagKind::kRepeated, "F", "file with one item id per line ('#' comments)"});
     flags.push_back({"image", FlagKind::kMulti, "PNG",
                      "image to forget, matched to training items by pixel hash (repeatable)"});
     flags.push_back({"forget-unmatched", FlagKind::kBool, "",
@@ -116,7 +116,8 @@ std::vector<FlagSpec> SubmitFlags(bool items) {
       {"subject", FlagKind::kValue, "REF",
        "reference to the data subject (stored only as a salted hash)"},
       {"legal-ground", FlagKind::kValue, "G",
-       "GDPR Art. 17(1) ground (required by the server): no-longer-necessary|consent-withdrawn|objection|"
+       "GDPR Art. 17(1) ground (required by the server): "
+       "no-longer-necessary|consent-withdrawn|objection|"
        "unlawfully-processed|legal-obligation|child-information-society|other (or art17-1a..f)"},
       {"legal-ground-text", FlagKind::kValue, "TEXT", "explanation (required for other)"},
       {"request-id", FlagKind::kValue, "UUID",
@@ -132,9 +133,10 @@ absl::StatusOr<SubmitForgetRequestRequest> BuildSubmitRequest(bool items, const 
   SubmitForgetRequestRequest req;
   std::string id = args.Get("request-id", request_id);
   if (!IsUuid(id)) {
-    return Invalid(absl::StrCat("--request-id: expected a UUID such as "
-                                "123e4567-e89b-42d3-a456-426614174000, got \"",
-                                id, "\""));
+    return Invalid(
+        absl::StrCat("--request-id: expected a UUID such as "
+                     "123e4567-e89b-42d3-a456-426614174000, got \"",
+                     id, "\""));
   }
   req.set_request_id(id);
   if (args.Get("model").empty()) return Invalid("--model is required");
@@ -173,10 +175,9 @@ absl::StatusOr<SubmitForgetRequestRequest> BuildSubmitRequest(bool items, const 
   }
 
   if (args.Has("mode")) {
-    absl::StatusOr<int> mode =
-        ParseChoice("--mode", args.Get("mode"),
-                    {{"few-shot", lethe::v1::FORGET_MODE_FEW_SHOT},
-                     {"zero-shot", lethe::v1::FORGET_MODE_ZERO_SHOT}});
+    absl::StatusOr<int> mode = ParseChoice("--mode", args.Get("mode"),
+                                           {{"few-shot", lethe::v1::FORGET_MODE_FEW_SHOT},
+                                            {"zero-shot", lethe::v1::FORGET_MODE_ZERO_SHOT}});
     if (!mode.ok()) return mode.status();
     req.set_mode(static_cast<lethe::v1::ForgetMode>(*mode));
   }
@@ -205,8 +206,7 @@ absl::StatusOr<SubmitForgetRequestRequest> BuildSubmitRequest(bool items, const 
   };
   if (auto s = number("fake-label", [&](double v) { h->set_fake_label(v); }); !s.ok()) return s;
   if (auto s = number("alpha-pixel", [&](double v) { h->set_alpha_pixel(v); }); !s.ok()) return s;
-  if (auto s = number("alpha-perceptual", [&](double v) { h->set_alpha_perceptual(v); });
-      !s.ok()) {
+  if (auto s = number("alpha-perceptual", [&](double v) { h->set_alpha_perceptual(v); }); !s.ok()) {
     return s;
   }
   if (auto s = number("destination-threshold", [&](double v) { h->set_destination_threshold(v); });
@@ -223,19 +223,20 @@ absl::StatusOr<SubmitForgetRequestRequest> BuildSubmitRequest(bool items, const 
     h->set_iteration_budget(static_cast<int32_t>(*n));
   }
   if (args.Has("fake-label-target")) {
-    absl::StatusOr<int> t =
-        ParseChoice("--fake-label-target", args.Get("fake-label-target"),
-                    {{"sigmoid", lethe::v1::FAKE_LABEL_TARGET_SIGMOID},
-                     {"logit", lethe::v1::FAKE_LABEL_TARGET_LOGIT}});
+    absl::StatusOr<int> t = ParseChoice("--fake-label-target", args.Get("fake-label-target"),
+                                        {{"sigmoid", lethe::v1::FAKE_LABEL_TARGET_SIGMOID},
+                                         {"logit", lethe::v1::FAKE_LABEL_TARGET_LOGIT}});
     if (!t.ok()) return t.status();
     h->set_fake_label_target(static_cast<lethe::v1::FakeLabelTarget>(*t));
   }
   if (args.Has("destination")) {
     std::vector<std::pair<std::string, int>> choices =
-        items ? std::vector<std::pair<std::string, int>>{
-                    {"paper", lethe::v1::DESTINATION_POLICY_FORGET_AUC},
-                    {"forget-auc", lethe::v1::DESTINATION_POLICY_FORGET_AUC},
-                    {"non-member", lethe::v1::DESTINATION_POLICY_NON_MEMBER}}
+        items ? std::vector<std::pair<std::string, int>>{{"paper",
+                                                          lethe::v1::DESTINATION_POLICY_FORGET_AUC},
+                                                         {"forget-auc",
+                                                          lethe::v1::DESTINATION_POLICY_FORGET_AUC},
+                                                         {"non-member",
+                                                          lethe::v1::DESTINATION_POLICY_NON_MEMBER}}
               : std::vector<std::pair<std::string, int>>{
                     {"paper", lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE},
                     {"fd-relative", lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE},
@@ -252,8 +253,8 @@ absl::StatusOr<SubmitForgetRequestRequest> BuildSubmitRequest(bool items, const 
 
   req.set_subject_reference(args.Get("subject"));
   if (args.Has("legal-ground")) {
-    absl::StatusOr<int> g = ParseChoice("--legal-ground", args.Get("legal-ground"),
-                                        LegalGroundChoices());
+    absl::StatusOr<int> g =
+        ParseChoice("--legal-ground", args.Get("legal-ground"), LegalGroundChoices());
     if (!g.ok()) return g.status();
     req.set_legal_ground(static_cast<lethe::v1::LegalGround>(*g));
   }

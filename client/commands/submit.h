@@ -22,7 +22,6 @@ std::vector<FlagSpec> SubmitFlags(bool items);
 // generates it, so it can print it before the first attempt). INVALID_ARGUMENT names the
 // flag; files that cannot be read give their error.
 absl::StatusOr<lethe::v1::SubmitForgetRequestRequest> BuildSubmitRequest(
-    bool items, const ParsedArgs& args, const std::string& request_id,
-    const FileReader& read_file);
+    bool items, const ParsedArgs& args, const std::string& request_id, const FileReader& read_file);
 
 }  // namespace lethe::cli

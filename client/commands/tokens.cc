@@ -34,8 +34,7 @@ int RunTokenCreate(CommandContext& ctx) {
 
 int RunTokenRevoke(CommandContext& ctx) {
   lethe::v1::RevokeTokenRequest req;
-  absl::StatusOr<int64_t> id =
-      ParseIntFlag("token id", ctx.args.positionals()[0], 1, INT64_MAX);
+  absl::StatusOr<int64_t> id = ParseIntFlag("token id", ctx.args.positionals()[0], 1, INT64_MAX);
   if (!id.ok()) return ctx.Usage(std::string(id.status().message()));
   req.set_id(*id);
   lethe::v1::ApiToken reply;

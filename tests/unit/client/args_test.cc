@@ -14,8 +14,8 @@ const std::vector<FlagSpec> kSpecs = {
 };
 
 TEST(ParseFlagsTest, ValuesBoolsAndPositionals) {
-  auto parsed = ParseFlags(kSpecs, {"ID1", "--model", "m1", "--json", "--items-file=a.txt",
-                                    "--items-file", "b.txt"});
+  auto parsed = ParseFlags(
+      kSpecs, {"ID1", "--model", "m1", "--json", "--items-file=a.txt", "--items-file", "b.txt"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->Get("model"), "m1");
   EXPECT_TRUE(parsed->Has("json"));

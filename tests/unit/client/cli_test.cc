@@ -246,8 +246,9 @@ class CliTest : public testing::Test {
       if (it == env.end()) return std::nullopt;
       return it->second;
     };
-    auto open = [this](const ConnectionOptions& o)
-        -> absl::StatusOr<std::shared_ptr<grpc::ChannelInterface>> {
+    auto open =
+        [this](
+            const ConnectionOptions& o) -> absl::StatusOr<std::shared_ptr<grpc::ChannelInterface>> {
       last_options_ = o;
       return std::static_pointer_cast<grpc::ChannelInterface>(channel_);
     };
@@ -268,8 +269,8 @@ class CliTest : public testing::Test {
 };
 
 TEST_F(CliTest, ListAllFollowsEveryPageIntoOneJsonDocument) {
-  EXPECT_EQ(Run({"list", "--all", "--json", "--state", "queued", "--model", "fmnist",
-                 "--page-size", "2", "--token", "s3cret", "--timeout", "5s"}),
+  EXPECT_EQ(Run({"list", "--all", "--json", "--state", "queued", "--model", "fmnist", "--page-size",
+                 "2", "--token", "s3cret", "--timeout", "5s"}),
             0)
       << err_.str();
   Json doc = Json::Parse(out_.str());
@@ -347,8 +348,8 @@ TEST_F(CliTest, UsageErrors) {
 }
 
 TEST_F(CliTest, ConnectionFromEnvironmentAndFlags) {
-  EXPECT_EQ(Run({"whoami"}, {{"LETHE_SERVER", "env:1"}, {"LETHE_TOKEN", "envtoken"},
-                             {"LETHE_INSECURE", "1"}}),
+  EXPECT_EQ(Run({"whoami"},
+                {{"LETHE_SERVER", "env:1"}, {"LETHE_TOKEN", "envtoken"}, {"LETHE_INSECURE", "1"}}),
             0);
   EXPECT_EQ(last_options_.server, "env:1");
   EXPECT_EQ(last_options_.token, "envtoken");
@@ -446,8 +447,7 @@ TEST_F(CliTest, AuditExportWritesTheReportAndFlagsBadEvidence) {
   EXPECT_EQ(report.at("model").at("result_version").at("id").AsInt(), 2);
   EXPECT_EQ(report.at("grid").at("file").AsString(), "grid.png");
   EXPECT_EQ(ReadFile(dir_ + "/grid.png"), "\x89PNG fake grid");
-  EXPECT_NE(ReadFile(dir_ + "/report.md").find("# Erasure verification report"),
-            std::string::npos);
+  EXPECT_NE(ReadFile(dir_ + "/report.md").find("# Erasure verification report"), std::string::npos);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ TEST(EtaTest, ExtrapolatesTheRateOfTheCurrentPhase) {
   EtaEstimator eta;
   EXPECT_FALSE(eta.SecondsLeft().has_value());
   eta.Observe(lethe::v1::PHASE_UNLEARNING, 0.10, 100);
-  EXPECT_FALSE(eta.SecondsLeft().has_value());  // one point: no rate yet
+  EXPECT_FALSE(eta.SecondsLeft().has_value());          // one point: no rate yet
   eta.Observe(lethe::v1::PHASE_UNLEARNING, 0.30, 110);  // 0.02 per second
   ASSERT_TRUE(eta.SecondsLeft().has_value());
   EXPECT_NEAR(*eta.SecondsLeft(), 35.0, 1e-9);  // 0.7 left

@@ -23,8 +23,8 @@ lethe::v1::AuditRecord Record(int64_t seq, const std::string& prev, const std::s
 }
 
 TEST(AuditRecordCheckTest, CanonicalJsonIsSortedCompactAndMicrosecondExact) {
-  lethe::v1::AuditRecord r = Record(3, std::string(64, '0'), "request.received",
-                                    "{\"b\": 2, \"a\": [1, \"x\"]}");
+  lethe::v1::AuditRecord r =
+      Record(3, std::string(64, '0'), "request.received", "{\"b\": 2, \"a\": [1, \"x\"]}");
   AuditRecordCheck check = CheckAuditRecord(r);
   EXPECT_EQ(check.canonical_json,
             "{\"action\":\"request.received\",\"actor\":\"token:4:dpo-1\","
@@ -154,9 +154,9 @@ TEST(ReportTest, FallsBackToVersionMetricsAndNotesMissingPieces) {
 
 TEST(ReportTest, MarkdownHasEverySection) {
   std::string md = RenderReportMarkdown(BuildReport(CompletedRequest()));
-  for (const char* heading : {"# Erasure verification report", "## Request", "## Items (1)",
-                              "## Outcome", "## Metrics", "## Model versions", "## Audit trail",
-                              "### How to recompute the hashes", "## Samples"}) {
+  for (const char* heading :
+       {"# Erasure verification report", "## Request", "## Items (1)", "## Outcome", "## Metrics",
+        "## Model versions", "## Audit trail", "### How to recompute the hashes", "## Samples"}) {
     EXPECT_NE(md.find(heading), std::string::npos) << heading;
   }
   EXPECT_NE(md.find("| auc_u | 0.51 | 0.83 |"), std::string::npos);

@@ -54,12 +54,34 @@ TEST(SubmitTest, ItemsFromFlagsFileAndImages) {
 }
 
 TEST(SubmitTest, HyperparametersAndEnums) {
-  auto req = Build(true, {"--model", "m", "--item", "a", "--mode", "zero-shot", "--substitute",
-                          "projection", "--fake-label", "-1", "--alpha-pixel", "0.5",
-                          "--alpha-perceptual", "0", "--destination", "non-member",
-                          "--destination-threshold", "0.05", "--iteration-budget", "300",
-                          "--truncation-psi", "0.7", "--fake-label-target", "logit",
-                          "--legal-ground", "consent-withdrawn", "--subject", "ticket-9"});
+  auto req = Build(true, {"--model",
+                          "m",
+                          "--item",
+                          "a",
+                          "--mode",
+                          "zero-shot",
+                          "--substitute",
+                          "projection",
+                          "--fake-label",
+                          "-1",
+                          "--alpha-pixel",
+                          "0.5",
+                          "--alpha-perceptual",
+                          "0",
+                          "--destination",
+                          "non-member",
+                          "--destination-threshold",
+                          "0.05",
+                          "--iteration-budget",
+                          "300",
+                          "--truncation-psi",
+                          "0.7",
+                          "--fake-label-target",
+                          "logit",
+                          "--legal-ground",
+                          "consent-withdrawn",
+                          "--subject",
+                          "ticket-9"});
   ASSERT_TRUE(req.ok()) << req.status();
   EXPECT_EQ(req->mode(), lethe::v1::FORGET_MODE_ZERO_SHOT);
   EXPECT_EQ(req->substitute(), lethe::v1::SUBSTITUTE_PROJECTION);
@@ -83,8 +105,7 @@ TEST(SubmitTest, DestinationPaperDependsOnTheKind) {
   EXPECT_EQ(item->hyperparameters().destination(), lethe::v1::DESTINATION_POLICY_FORGET_AUC);
   auto cls = Build(false, {"--model", "m", "--class", "3", "--destination", "paper"});
   ASSERT_TRUE(cls.ok());
-  EXPECT_EQ(cls->hyperparameters().destination(),
-            lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE);
+  EXPECT_EQ(cls->hyperparameters().destination(), lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE);
   EXPECT_EQ(cls->class_target().label(), 3);
   auto absolute = Build(false, {"--model", "m", "--class", "3", "--destination", "fd-absolute"});
   ASSERT_FALSE(absolute.ok());
@@ -145,7 +166,7 @@ TEST(RequestIdTest, RandomVersion4Uuids) {
   std::string b = NewRequestId();
   EXPECT_TRUE(IsUuid(a)) << a;
   EXPECT_NE(a, b);
-  EXPECT_EQ(a[14], '4');                                  // version
+  EXPECT_EQ(a[14], '4');                                          // version
   EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);  // variant
   EXPECT_FALSE(IsUuid("123e4567e89b42d3a456426614174000"));
   EXPECT_FALSE(IsUuid("123e4567-e89b-42d3-a456-42661417400g"));

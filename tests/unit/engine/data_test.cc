@@ -14,6 +14,7 @@
 #include "engine/base/sha256.h"
 #include "engine/data/content_hash.h"
 #include "engine/data/dataset.h"
+#include "engine/data/forget_split.h"
 #include "engine/data/sampler.h"
 
 namespace lethe::data {
@@ -355,6 +356,33 @@ TEST(Sampler, EpochsVisitEveryItemAndSeedsReproduce) {
   EXPECT_GE(r.min().item<int64_t>(), 0);
   EXPECT_LT(r.max().item<int64_t>(), 5);
   EXPECT_THROW(Sampler(0, 1), Error);
+}
+
+TEST(ForgetSplit, ItemsClassesAndIdFiles) {
+  TempDir dir;
+  IdxFiles f = WriteIdx(dir, 20, false);
+  Dataset d = LoadIdx(f.images, f.labels, "train", LoadOptions{});
+
+  ForgetSplit items = SplitByItems(d, {"train/7", "train/2"});
+  EXPECT_EQ(items.forgotten.ids, (std::vector<std::string>{"train/7", "train/2"}));
+  EXPECT_EQ(items.retained.size(), 18);
+  EXPECT_EQ(items.retained.IndexOf("train/7"), -1);
+  EXPECT_EQ(items.retained.IndexOf("train/2"), -1);
+  EXPECT_TRUE(torch::equal(items.forgotten.images[0], d.images[7]));
+  ExpectErrorNaming([&] { SplitByItems(d, {"train/3", "train/99"}); }, "train/99");
+  ExpectErrorNaming([&] { SplitByItems(d, {"train/3", "train/3"}); }, "train/3");
+
+  ForgetSplit cls = SplitByClass(d, 4);
+  EXPECT_EQ(cls.forgotten.ids, (std::vector<std::string>{"train/4", "train/14"}));
+  EXPECT_EQ(cls.retained.size(), 18);
+  EXPECT_TRUE(cls.retained.IndicesOfClass(4).empty());
+  EXPECT_THROW(SplitByClass(d, 10), Error);
+
+  Write(dir / "ids.txt", "# forget these\ntrain/1\n\n  train/5 \r\n");
+  EXPECT_EQ(ReadItemIds(dir / "ids.txt"), (std::vector<std::string>{"train/1", "train/5"}));
+  Write(dir / "empty.txt", "\n# nothing\n");
+  ExpectErrorNaming([&] { ReadItemIds(dir / "empty.txt"); }, dir / "empty.txt");
+  ExpectErrorNaming([&] { ReadItemIds(dir / "absent.txt"); }, dir / "absent.txt");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -13,6 +14,13 @@
 #include "engine/base/file_util.h"
 #include "engine/base/json.h"
 #include "engine/data/dataset.h"
+#include "engine/data/forget_split.h"
+#include "engine/metrics/auc.h"
+#include "engine/metrics/class_separation.h"
+#include "engine/metrics/registry.h"
+#include "engine/models/config.h"
+#include "engine/models/discriminator.h"
+#include "engine/models/generator.h"
 
 namespace lethe::metrics {
 namespace {
@@ -127,6 +135,117 @@ TEST(Evaluator, TamperedOrMissingFilesAreRefused) {
     EXPECT_NE(std::string(e.what()).find("manifest.json"), std::string::npos) << e.what();
   }
   fs::remove_all(dir);
+}
+
+// A tiny untrained GAN, a briefly trained evaluator and the quadrants data, shared by the
+// registry tests (building them once keeps the suite fast).
+class MetricRegistryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    train_ = new data::Dataset(Quadrants(128, 11, "train"));
+    test_ = new data::Dataset(Quadrants(64, 12, "test"));
+    EvaluatorOptions o = FastOptions();
+    o.iterations = 30;
+    evaluator_ = new Evaluator(TrainEvaluator(*train_, *test_, o));
+  }
+  static void TearDownTestSuite() {
+    delete evaluator_;
+    delete test_;
+    delete train_;
+  }
+
+  MetricInputs Inputs(const data::ForgetSplit& split, int forget_class) {
+    torch::manual_seed(21);
+    models::ModelConfig config = models::ModelConfig::Preset("tiny", 16, 1, 4);
+    MetricInputs in;
+    in.generator = models::Generator(config);
+    in.discriminator = models::Discriminator(config);
+    in.evaluator = evaluator_;
+    in.train = &split.retained;
+    in.test = test_;
+    in.forget = &split.forgotten;
+    in.forget_class = forget_class;
+    in.num_generated = 48;
+    in.score_batch = 8;
+    in.batch = 32;
+    in.seed = 3;
+    return in;
+  }
+
+  static data::Dataset* train_;
+  static data::Dataset* test_;
+  static Evaluator* evaluator_;
+};
+data::Dataset* MetricRegistryTest::train_ = nullptr;
+data::Dataset* MetricRegistryTest::test_ = nullptr;
+Evaluator* MetricRegistryTest::evaluator_ = nullptr;
+
+TEST_F(MetricRegistryTest, ItemRequestMetricsAreDeterministicAndWellFormed) {
+  data::ForgetSplit split = data::SplitByItems(*train_, {"train/1", "train/6", "train/7"});
+  MetricInputs in = Inputs(split, -1);
+  MetricRegistry registry = DefaultMetrics();
+  EXPECT_EQ(registry.Available(in),
+            (std::vector<std::string>{"accuracy", "auc_u", "fd", "fd_l", "fd_u", "logan_auc"}));
+  Json a = EvaluateModel(in);
+  Json b = EvaluateModel(in);
+  EXPECT_EQ(a, b);
+  for (const char* name : {"fd", "fd_l", "fd_u"}) {
+    EXPECT_TRUE(std::isfinite(a.at(name).AsDouble())) << name;
+    EXPECT_GE(a.at(name).AsDouble(), 0.0) << name;
+  }
+  for (const char* name : {"accuracy", "auc_u", "logan_auc"}) {
+    EXPECT_GE(a.at(name).AsDouble(), 0.0) << name;
+    EXPECT_LE(a.at(name).AsDouble(), 1.0) << name;
+  }
+  in.seed = 4;
+  EXPECT_NE(EvaluateModel(in, {"fd"}).at("fd").AsDouble(), a.at("fd").AsDouble());
+
+  // auc_u is P(D(retained) > D(forgotten)) over every image here (sets are under max_scored).
+  std::vector<double> l = DiscriminatorScores(in.discriminator, split.retained.images,
+                                              split.retained.labels, 8, torch::kCPU);
+  std::vector<double> u = DiscriminatorScores(in.discriminator, split.forgotten.images,
+                                              split.forgotten.labels, 8, torch::kCPU);
+  EXPECT_DOUBLE_EQ(a.at("auc_u").AsDouble(), MannWhitneyAuc(l, u));
+}
+
+TEST_F(MetricRegistryTest, ClassRequestMetricsAndErrors) {
+  data::ForgetSplit split = data::SplitByClass(*train_, 2);
+  MetricInputs in = Inputs(split, 2);
+  Json m = EvaluateModel(in, {"class_separation_fd", "fd_u", "logan_auc"});
+  EXPECT_EQ(m.size(), 3u);
+  // With every image in the sample, the metric is exactly the standalone function.
+  EXPECT_NEAR(m.at("class_separation_fd").AsDouble(),
+              ClassSeparationFd(*train_, *evaluator_, 2, /*max_per_class=*/1000, 0), 1e-9);
+  EXPECT_GT(m.at("class_separation_fd").AsDouble(), 0.0);
+
+  MetricRegistry registry = DefaultMetrics();
+  EXPECT_THROW(registry.Compute(in, {"no_such_metric"}), Error);
+  data::ForgetSplit none;
+  none.retained = *train_;
+  MetricInputs plain = Inputs(none, -1);
+  plain.forget = nullptr;
+  EXPECT_EQ(registry.Available(plain), (std::vector<std::string>{"accuracy", "fd", "fd_l"}));
+  try {
+    registry.Compute(plain, {"auc_u"});
+    FAIL() << "auc_u without a forget set was computed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("auc_u"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DiscriminatorScores, EveryBatchHasTheSameSizeAndComesFromTheSameSet) {
+  torch::manual_seed(5);
+  models::Discriminator d(models::ModelConfig::Preset("tiny", 16, 1, 4));
+  torch::Tensor x = torch::rand({5, 1, 16, 16}) * 2 - 1;
+  torch::Tensor y = torch::tensor({0, 1, 2, 3, 0}, torch::kInt64);
+  std::vector<double> s = DiscriminatorScores(d, x, y, 4, torch::kCPU);
+  ASSERT_EQ(s.size(), 5u);
+  torch::NoGradGuard no_grad;
+  torch::Tensor first = d->forward(x.narrow(0, 0, 4), y.narrow(0, 0, 4));
+  torch::Tensor wrap = torch::tensor({4, 0, 1, 2}, torch::kInt64);
+  torch::Tensor tail = d->forward(x.index_select(0, wrap), y.index_select(0, wrap));
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(s[size_t(i)], first[i].item<double>(), 1e-5);
+  EXPECT_NEAR(s[4], tail[0].item<double>(), 1e-5);
 }
 
 }  // namespace
