@@ -48,9 +48,12 @@ for _ in $(seq 100); do grep -q "listening on port" "$work/server.out" 2>/dev/nu
 grep -q "listening on port" "$work/server.out" || { cat "$work/server.log" >&2; exit 1; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU of this cluster only: its postmaster and the backends it forked (other clusters on
+# the machine run as the same user).
 pg_ticks() {
-  local total=0
-  for p in $(pgrep -u postgres -f "postgres" || true); do
+  local pm total=0
+  pm=$(head -1 "$work/pg/data/postmaster.pid")
+  for p in "$pm" $(pgrep -P "$pm" || true); do
     [[ -r /proc/$p/stat ]] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
   echo $total

@@ -21,6 +21,28 @@ namespace lethe {
 
 namespace pb = ::lethe::v1;
 
+const char kSubmitLookupStatement[] = "lethe_submit_lookup";
+
+void PrepareRequestStatements(pqxx::connection& conn) {
+  // One round trip per item submit: the idempotency key ($1, $2) and every named item
+  // ($4) or uploaded pixel hash ($5) of model $3, with tombstones. The last column marks
+  // the idempotency row (id, body_sha256 in the first two columns).
+  conn.prepare(kSubmitLookupStatement,
+               "SELECT id::text, body_sha256, NULL::text, false, false, true "
+               "FROM forget_requests WHERE requester_token_id = $1 AND idempotency_key = $2::uuid "
+               "UNION ALL "
+               "SELECT d.item_id, d.sha256, d.split, t.id IS NOT NULL, q.by_hash, false "
+               "FROM ("
+               "  SELECT d.item_id, false AS by_hash FROM dataset_items d"
+               "  WHERE d.model = $3 AND d.item_id = ANY($4::text[])"
+               "  UNION"
+               "  SELECT d.item_id, true FROM dataset_items d"
+               "  WHERE d.model = $3 AND d.split = 'train' AND d.sha256 = ANY($5::text[])"
+               ") q "
+               "JOIN dataset_items d ON d.model = $3 AND d.item_id = q.item_id "
+               "LEFT JOIN tombstones t ON t.model = $3 AND t.item_id = d.item_id");
+}
+
 const char kForgetRequestColumns[] =
     "id::text, idempotency_key::text, model, kind, class_label, mode, substitute, params::text,"
     " state, COALESCE(phase, ''), progress::text, cancel_requested, requester_name,"
@@ -167,9 +189,10 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
   RETURN_IF_ERROR(Require(call.principal, Permission::kSubmitRequest));
   ASSIGN_OR_RETURN(ValidatedSubmit v, ValidateSubmit(req, limits_, subject_salt_));
 
-  // AIP-155: a retry with the same key and body returns the stored request.
+  // AIP-155: a retry with the same key and body returns the stored request. Item requests
+  // look the key up in the same round trip as their items (below).
   bool found = false;
-  {
+  if (v.class_label) {
     auto existing = ExistingForKey(call, v.idempotency_key, v.body_sha256, &found);
     if (found || !existing.ok()) return existing;
   }
@@ -244,23 +267,20 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
     std::map<std::string, Found> by_id;                         // requested ids found
     std::map<std::string, std::vector<std::string>> by_hash;    // train items per hash
     std::set<std::string> tombstoned_ids;
+    std::string existing_id, existing_body;
     {
       ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
       try {
         pqxx::nontransaction tx(lease.conn());
-        pqxx::result r = tx.exec_params(
-            "SELECT d.item_id, d.sha256, d.split, t.id IS NOT NULL, q.by_hash "
-            "FROM ("
-            "  SELECT d.item_id, false AS by_hash FROM dataset_items d"
-            "  WHERE d.model = $1 AND d.item_id = ANY($2::text[])"
-            "  UNION"
-            "  SELECT d.item_id, true FROM dataset_items d"
-            "  WHERE d.model = $1 AND d.split = 'train' AND d.sha256 = ANY($3::text[])"
-            ") q "
-            "JOIN dataset_items d ON d.model = $1 AND d.item_id = q.item_id "
-            "LEFT JOIN tombstones t ON t.model = $1 AND t.item_id = d.item_id",
-            model.name, PgTextArray(v.item_ids), PgTextArray(pixel_hashes));
+        pqxx::result r = tx.exec_prepared(kSubmitLookupStatement, call.principal.token_id,
+                                          v.idempotency_key, model.name,
+                                          PgTextArray(v.item_ids), PgTextArray(pixel_hashes));
         for (const auto& row : r) {
+          if (row[5].as<bool>()) {  // the idempotency key is taken
+            existing_id = row[0].as<std::string>();
+            existing_body = row[1].as<std::string>();
+            continue;
+          }
           Found f{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<bool>()};
           std::string id = row[0].as<std::string>();
           if (f.tombstoned) tombstoned_ids.insert(id);
@@ -273,6 +293,10 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
       } catch (const std::exception& e) {
         return StatusFromDbException(e, "look up items");
       }
+    }
+    if (!existing_id.empty()) {
+      auto existing = ExistingForKey(call, v.idempotency_key, v.body_sha256, &found);
+      if (found || !existing.ok()) return existing;
     }
     std::vector<std::string> unknown, not_train;
     for (const std::string& id : v.item_ids) {

@@ -53,6 +53,10 @@ class RequestService {
   std::string subject_salt_;
 };
 
+// Declares the prepared statements RequestService uses on a new pool connection.
+void PrepareRequestStatements(pqxx::connection& conn);
+extern const char kSubmitLookupStatement[];
+
 // Column list and row conversion shared by the readers of forget_requests.
 extern const char kForgetRequestColumns[];
 lethe::v1::ForgetRequest ForgetRequestFromRow(const pqxx::row& row);

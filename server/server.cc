@@ -85,7 +85,10 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
       }
     }
   }
-  ASSIGN_OR_RETURN(s->db_, DbPool::Create(db_options));
+  ASSIGN_OR_RETURN(s->db_, DbPool::Create(db_options, [](pqxx::connection& conn) {
+                     PrepareRequestStatements(conn);
+                     PrepareSubmitWriterStatements(conn);
+                   }));
   std::string store_dir =
       config.model_store.empty() ? JoinPath(config.state_dir, "models") : config.model_store;
   ASSIGN_OR_RETURN(s->store_, DirectoryModelStore::Create(store_dir));

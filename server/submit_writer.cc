@@ -8,6 +8,40 @@
 
 namespace lethe {
 
+const char kSubmitBatchStatement[] = "lethe_submit_batch";
+
+void PrepareSubmitWriterStatements(pqxx::connection& conn) {
+  // The requests of one batch ($1..$19, one array per column) and their items ($20..$25)
+  // in one statement; conflicting idempotency keys are skipped and not returned.
+  conn.prepare(kSubmitBatchStatement,
+      "WITH r AS ("
+      "  INSERT INTO forget_requests (id, idempotency_key, body_sha256, requester_token_id,"
+      "    requester_name, model, kind, class_label, mode, substitute, params, state,"
+      "    subject_hash, legal_ground, legal_ground_text, forget_unmatched_images,"
+      "    item_count, image_count, unmatched_image_count, due_at)"
+      "  SELECT u.id::uuid, u.k::uuid, u.b, u.t::bigint, u.tn, u.m, u.kind, u.c::integer,"
+      "    u.mode, u.sub, u.p::jsonb, 'queued', u.sh, u.lg, u.lgt, u.f::boolean,"
+      "    u.ic::integer, u.imc::integer, u.uc::integer,"
+      "    now() + make_interval(days => u.dd::integer)"
+      "  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+      "    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],"
+      "    $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"
+      "    $19::text[])"
+      "    AS u(id, k, b, t, tn, m, kind, c, mode, sub, p, sh, lg, lgt, f, ic, imc, uc, dd)"
+      "  ON CONFLICT (requester_token_id, idempotency_key) DO NOTHING"
+      "  RETURNING id, model, received_at, due_at"
+      "), i AS ("
+      "  INSERT INTO request_items (request_id, ordinal, item_id, sha256, upload_name, image)"
+      "  SELECT v.rid::uuid, v.ord::integer, v.item, v.sha, v.name, v.img::bytea"
+      "  FROM unnest($20::text[], $21::text[], $22::text[], $23::text[], $24::text[],"
+      "    $25::bytea[]) AS v(rid, ord, item, sha, name, img)"
+      "  WHERE v.rid::uuid IN (SELECT id FROM r)"
+      ")"
+      "SELECT id::text, (extract(epoch FROM received_at) * 1000000)::bigint,"
+      "  (extract(epoch FROM due_at) * 1000000)::bigint, pg_notify('lethe_jobs', model)"
+      "  FROM r");
+}
+
 SubmitWriter::SubmitWriter(DbPool* db, Logger* log, ServerMetrics* metrics, int max_batch,
                            int64_t max_batch_items)
     : db_(db),
@@ -128,33 +162,8 @@ void SubmitWriter::WriteBatch(std::vector<Pending*>& batch) {
   auto started = std::chrono::steady_clock::now();
   absl::Status status = db_->Transact([&](pqxx::work& tx) -> absl::Status {
     inserted.clear();
-    pqxx::result rows = tx.exec_params(
-        "WITH r AS ("
-        "  INSERT INTO forget_requests (id, idempotency_key, body_sha256, requester_token_id,"
-        "    requester_name, model, kind, class_label, mode, substitute, params, state,"
-        "    subject_hash, legal_ground, legal_ground_text, forget_unmatched_images,"
-        "    item_count, image_count, unmatched_image_count, due_at)"
-        "  SELECT u.id::uuid, u.k::uuid, u.b, u.t::bigint, u.tn, u.m, u.kind, u.c::integer,"
-        "    u.mode, u.sub, u.p::jsonb, 'queued', u.sh, u.lg, u.lgt, u.f::boolean,"
-        "    u.ic::integer, u.imc::integer, u.uc::integer,"
-        "    now() + make_interval(days => u.dd::integer)"
-        "  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-        "    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],"
-        "    $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"
-        "    $19::text[])"
-        "    AS u(id, k, b, t, tn, m, kind, c, mode, sub, p, sh, lg, lgt, f, ic, imc, uc, dd)"
-        "  ON CONFLICT (requester_token_id, idempotency_key) DO NOTHING"
-        "  RETURNING id, model, received_at, due_at"
-        "), i AS ("
-        "  INSERT INTO request_items (request_id, ordinal, item_id, sha256, upload_name, image)"
-        "  SELECT v.rid::uuid, v.ord::integer, v.item, v.sha, v.name, v.img::bytea"
-        "  FROM unnest($20::text[], $21::text[], $22::text[], $23::text[], $24::text[],"
-        "    $25::bytea[]) AS v(rid, ord, item, sha, name, img)"
-        "  WHERE v.rid::uuid IN (SELECT id FROM r)"
-        ")"
-        "SELECT id::text, (extract(epoch FROM received_at) * 1000000)::bigint,"
-        "  (extract(epoch FROM due_at) * 1000000)::bigint, pg_notify('lethe_jobs', model)"
-        "  FROM r",
+    pqxx::result rows = tx.exec_prepared(
+        kSubmitBatchStatement,
         PgTextArray(ids), PgTextArray(keys), PgTextArray(bodies), PgTextArray(tokens),
         PgTextArray(token_names), PgTextArray(models), PgTextArray(kinds), PgTextArray(classes),
         PgTextArray(modes), PgTextArray(subs), PgTextArray(params), PgTextArray(subjects),

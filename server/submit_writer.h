@@ -66,6 +66,10 @@ struct WriteResult {
   int64_t due_us = 0;
 };
 
+// Declares the writer's prepared statement on a new pool connection.
+void PrepareSubmitWriterStatements(pqxx::connection& conn);
+extern const char kSubmitBatchStatement[];
+
 class SubmitWriter {
  public:
   // `metrics` may be null.
