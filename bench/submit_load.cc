@@ -133,8 +133,7 @@ int Run(const Options& o) {
         req.set_model(o.model);
         int64_t base = int64_t(rng() % uint64_t(item_space));
         for (int64_t k = 0; k < o.items_per_request; ++k) {
-          req.mutable_items()->add_item_ids(
-              absl::StrCat("train/", (base + k * 7919) % item_space));
+          req.mutable_items()->add_item_ids(absl::StrCat("train/", (base + k * 7919) % item_space));
         }
         req.set_legal_ground(pb::LEGAL_GROUND_ART17_1B_CONSENT_WITHDRAWN);
         req.set_subject_reference(absl::StrCat("bench-subject-", t));
@@ -158,8 +157,8 @@ int Run(const Options& o) {
     });
   }
   for (auto& th : threads) th.join();
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - measure_from)
-                       .count();
+  double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - measure_from).count();
   std::sort(latencies_ms.begin(), latencies_ms.end());
   double sum = 0;
   for (double l : latencies_ms) sum += l;

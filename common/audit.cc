@@ -137,9 +137,9 @@ absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn) {
           return out;
         };
         if (rec.seq != after + 1) {
-          return fail(after + 1, absl::StrCat("record ", after + 1,
-                                              " is missing (the chain jumps from ", after,
-                                              " to ", rec.seq, ")"));
+          return fail(after + 1,
+                      absl::StrCat("record ", after + 1, " is missing (the chain jumps from ",
+                                   after, " to ", rec.seq, ")"));
         }
         try {
           rec.payload = Json::Parse(row[5].as<std::string>());
@@ -148,18 +148,17 @@ absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn) {
                       absl::StrCat("record ", rec.seq, ": payload is not valid JSON: ", e.what()));
         }
         if (rec.prev_hash != prev) {
-          return fail(rec.seq, absl::StrCat("record ", rec.seq, ": prev_hash ",
-                                            rec.prev_hash.substr(0, 12),
-                                            "... does not match the previous record's hash ",
-                                            prev.substr(0, 12), "..."));
+          return fail(rec.seq,
+                      absl::StrCat("record ", rec.seq, ": prev_hash ", rec.prev_hash.substr(0, 12),
+                                   "... does not match the previous record's hash ",
+                                   prev.substr(0, 12), "..."));
         }
         std::string expected = ComputeAuditHash(rec);
         if (expected != rec.hash) {
-          return fail(rec.seq, absl::StrCat("record ", rec.seq, ": stored hash ",
-                                            rec.hash.substr(0, 12),
-                                            "... does not match the recomputed hash ",
-                                            expected.substr(0, 12),
-                                            "... (the record was altered)"));
+          return fail(rec.seq,
+                      absl::StrCat("record ", rec.seq, ": stored hash ", rec.hash.substr(0, 12),
+                                   "... does not match the recomputed hash ",
+                                   expected.substr(0, 12), "... (the record was altered)"));
         }
         prev = rec.hash;
         out.head_hash = rec.hash;

@@ -90,11 +90,11 @@ bool RoleHas(Role role, Permission p) {
 
 absl::Status Require(const Principal& principal, Permission permission) {
   if (RoleHas(principal.role, permission)) return absl::OkStatus();
-  return MakeError(absl::StatusCode::kPermissionDenied, "ROLE_NOT_ALLOWED",
-                   absl::StrCat("token \"", principal.name, "\" has role ",
-                                RoleName(principal.role), ", which may not ",
-                                PermissionName(permission)),
-                   {{"role", RoleName(principal.role)}});
+  return MakeError(
+      absl::StatusCode::kPermissionDenied, "ROLE_NOT_ALLOWED",
+      absl::StrCat("token \"", principal.name, "\" has role ", RoleName(principal.role),
+                   ", which may not ", PermissionName(permission)),
+      {{"role", RoleName(principal.role)}});
 }
 
 std::string RandomBytes(size_t n) {

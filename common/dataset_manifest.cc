@@ -26,7 +26,8 @@ absl::StatusOr<std::vector<DatasetItem>> ParseDatasetManifest(std::string_view t
   std::unordered_set<std::string> seen;
   int64_t line_no = 0;
   int format = 0;  // 0 unknown, 1 TSV, 2 JSONL
-  for (absl::string_view line_view : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
+  for (absl::string_view line_view :
+       absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
     std::string_view line(line_view.data(), line_view.size());
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -41,11 +42,13 @@ absl::StatusOr<std::vector<DatasetItem>> ParseDatasetManifest(std::string_view t
     if (format != this_format) return fail("mixes TSV and JSON lines");
     DatasetItem item;
     if (format == 1) {
-      std::vector<std::string> cols = absl::StrSplit(absl::string_view(line.data(), line.size()), '\t');
+      std::vector<std::string> cols =
+          absl::StrSplit(absl::string_view(line.data(), line.size()), '\t');
       if (cols.size() != 4) {
-        return fail(absl::StrCat("expected 4 tab-separated columns "
-                                 "(item_id, sha256, label, split), got ",
-                                 cols.size()));
+        return fail(
+            absl::StrCat("expected 4 tab-separated columns "
+                         "(item_id, sha256, label, split), got ",
+                         cols.size()));
       }
       item.id = cols[0];
       item.sha256 = cols[1];
@@ -74,8 +77,8 @@ absl::StatusOr<std::vector<DatasetItem>> ParseDatasetManifest(std::string_view t
                                num_classes, ")"));
     }
     if (item.split != "train" && item.split != "test") {
-      return fail(absl::StrCat("split \"", item.split, "\" of \"", item.id,
-                               "\" is not train or test"));
+      return fail(
+          absl::StrCat("split \"", item.split, "\" of \"", item.id, "\" is not train or test"));
     }
     if (!seen.insert(item.id).second) {
       return fail(absl::StrCat("duplicate item id \"", item.id, "\""));

@@ -47,8 +47,7 @@ absl::Status StatusFromDbException(const std::exception& e, const std::string& w
     const std::string& state = sql->sqlstate();
     if (state == "57014" || state == "55P03") return absl::DeadlineExceededError(full);
     if (state == "23505") return absl::AlreadyExistsError(full);
-    if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" ||
-        state == "57P03") {
+    if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" || state == "57P03") {
       return absl::UnavailableError(absl::StrCat(what, ": database unavailable: ", msg));
     }
     if (state == "53300") {
@@ -115,8 +114,8 @@ int DbPool::open_connections() const {
 
 absl::StatusOr<DbPool::Lease> DbPool::Acquire(
     std::optional<std::chrono::system_clock::time_point> deadline) {
-  auto limit = std::chrono::system_clock::now() +
-               std::chrono::milliseconds(options_.acquire_timeout_ms);
+  auto limit =
+      std::chrono::system_clock::now() + std::chrono::milliseconds(options_.acquire_timeout_ms);
   if (deadline && *deadline < limit) limit = *deadline;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -148,11 +147,12 @@ absl::StatusOr<DbPool::Lease> DbPool::Acquire(
     if (cv_.wait_until(lock, limit) == std::cv_status::timeout && idle_.empty() &&
         open_ >= options_.pool_size) {
       if (deadline && *deadline <= limit) {
-        return absl::DeadlineExceededError("deadline passed while waiting for a database connection");
+        return absl::DeadlineExceededError(
+            "deadline passed while waiting for a database connection");
       }
-      return absl::UnavailableError(absl::StrCat(
-          "all ", options_.pool_size, " database connections busy for ",
-          options_.acquire_timeout_ms, " ms"));
+      return absl::UnavailableError(absl::StrCat("all ", options_.pool_size,
+                                                 " database connections busy for ",
+                                                 options_.acquire_timeout_ms, " ms"));
     }
   }
 }

@@ -21,7 +21,8 @@ absl::Status MakeError(absl::StatusCode code, std::string_view reason, std::stri
 
 absl::Status InvalidField(std::string_view field, std::string_view problem,
                           std::string_view reason) {
-  return MakeError(absl::StatusCode::kInvalidArgument, reason, absl::StrCat(std::string(field), ": ", std::string(problem)),
+  return MakeError(absl::StatusCode::kInvalidArgument, reason,
+                   absl::StrCat(std::string(field), ": ", std::string(problem)),
                    {{"field", std::string(field)}});
 }
 

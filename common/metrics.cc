@@ -33,12 +33,12 @@ ServerMetrics::ServerMetrics()
                          .Help("Records in the audit hash chain.")
                          .Register(*registry_)
                          .Add({})),
-      submit_batch_size_(prometheus::BuildHistogram()
-                             .Name("lethe_submit_batch_size")
-                             .Help("Forget requests written per group-commit transaction.")
-                             .Register(*registry_)
-                             .Add({}, prometheus::Histogram::BucketBoundaries{
-                                          1, 2, 4, 8, 16, 32, 64, 128, 256})),
+      submit_batch_size_(
+          prometheus::BuildHistogram()
+              .Name("lethe_submit_batch_size")
+              .Help("Forget requests written per group-commit transaction.")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})),
       submit_commit_duration_(prometheus::BuildHistogram()
                                   .Name("lethe_submit_commit_duration_seconds")
                                   .Help("Duration of one group-commit transaction of submits.")
@@ -47,8 +47,7 @@ ServerMetrics::ServerMetrics()
   for (const char* state : kRequestStates) requests_by_state_.Add({{"state", state}}).Set(0);
 }
 
-void ServerMetrics::RecordRpc(const std::string& method, const std::string& code,
-                              double seconds) {
+void ServerMetrics::RecordRpc(const std::string& method, const std::string& code, double seconds) {
   prometheus::Counter* counter;
   prometheus::Histogram* histogram;
   {

@@ -3,6 +3,12 @@
 // prometheus::Exposer on their own HTTP port.
 #pragma once
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -10,16 +16,10 @@
 #include <string>
 #include <utility>
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-
 namespace lethe {
 
 // The forget-request states, as stored (forget_requests.state).
-inline constexpr const char* kRequestStates[] = {"received", "queued",   "running",
+inline constexpr const char* kRequestStates[] = {"received",  "queued", "running",
                                                  "completed", "failed", "cancelled"};
 
 class ServerMetrics {

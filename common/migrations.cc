@@ -38,9 +38,9 @@ absl::Status CheckConsistent(const std::map<int, std::pair<std::string, std::str
   for (const auto& [version, info] : applied) {
     auto it = known.find(version);
     if (it == known.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "database has migration ", info.first, " which this binary does not know; it was "
-          "migrated by a newer version of Lethe"));
+      return absl::FailedPreconditionError(absl::StrCat("database has migration ", info.first,
+                                                        " which this binary does not know; it was "
+                                                        "migrated by a newer version of Lethe"));
     }
     if (Sha256Hex(it->second->sql) != info.second) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -112,8 +112,8 @@ absl::StatusOr<std::string> DirectoryModelStore::PutVersion(
     return key;  // content-addressed: already there
   }
   std::string model_dir = JoinPath(root_, model);
-  std::string tmp_dir = JoinPath(model_dir, ".tmp-" + digest.substr(0, 16) + "-" +
-                                                Base64UrlEncode(RandomBytes(6)));
+  std::string tmp_dir =
+      JoinPath(model_dir, ".tmp-" + digest.substr(0, 16) + "-" + Base64UrlEncode(RandomBytes(6)));
   try {
     MakeDirs(tmp_dir);
   } catch (const std::exception& e) {
@@ -137,10 +137,9 @@ absl::StatusOr<std::string> DirectoryModelStore::PutVersion(
     }
     if (*got != expected) {
       cleanup();
-      return absl::FailedPreconditionError(
-          absl::StrCat("model store: ", JoinPath(source_dir, name), " has SHA-256 ",
-                       got->substr(0, 16), "..., but the manifest says ",
-                       expected.substr(0, 16), "..."));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "model store: ", JoinPath(source_dir, name), " has SHA-256 ", got->substr(0, 16),
+          "..., but the manifest says ", expected.substr(0, 16), "..."));
     }
   }
   try {
@@ -181,8 +180,7 @@ absl::StatusOr<int64_t> DirectoryModelStore::FileSize(const std::string& key,
 }
 
 absl::StatusOr<std::string> DirectoryModelStore::ReadChunk(const std::string& key,
-                                                           const std::string& name,
-                                                           int64_t offset,
+                                                           const std::string& name, int64_t offset,
                                                            int64_t max_bytes) const {
   auto path = PathOf(key, name);
   if (!path.ok()) return path.status();
@@ -230,8 +228,8 @@ absl::Status DirectoryModelStore::RemoveVersion(const std::string& key) {
   std::error_code ec;
   std::filesystem::remove_all(*dir, ec);
   if (ec) {
-    return absl::InternalError(absl::StrCat("model store: cannot remove ", *dir, ": ",
-                                            ec.message()));
+    return absl::InternalError(
+        absl::StrCat("model store: cannot remove ", *dir, ": ", ec.message()));
   }
   return absl::OkStatus();
 }

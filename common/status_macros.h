@@ -11,12 +11,12 @@
 #define LETHE_STATUS_CONCAT(a, b) LETHE_STATUS_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function if not OK.
-#define RETURN_IF_ERROR(expr)                               \
-  do {                                                      \
-    ::absl::Status lethe_status_macro_status = (expr);      \
-    if (!lethe_status_macro_status.ok()) {                  \
-      return lethe_status_macro_status;                     \
-    }                                                       \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status lethe_status_macro_status = (expr); \
+    if (!lethe_status_macro_status.ok()) {             \
+      return lethe_status_macro_status;                \
+    }                                                  \
   } while (false)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates `expr` (an absl::StatusOr<T>); on error returns

@@ -136,8 +136,7 @@ absl::Status CheckModelName(std::string_view field, std::string_view name) {
                                   absl::ascii_isdigit(static_cast<unsigned char>(name[0])));
   for (char ch : name) {
     unsigned char c = static_cast<unsigned char>(ch);
-    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '_' ||
-          c == '-')) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '_' || c == '-')) {
       ok = false;
     }
   }

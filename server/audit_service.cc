@@ -21,8 +21,7 @@ absl::StatusOr<pb::ListAuditRecordsResponse> AuditService::List(
   }
   RETURN_IF_ERROR(CheckText("action", req.action(), TextRule{100, false, false}));
   if (req.after_seq() < 0) {
-    return InvalidField("after_seq", absl::StrCat(req.after_seq(), " is negative"),
-                        "OUT_OF_RANGE");
+    return InvalidField("after_seq", absl::StrCat(req.after_seq(), " is negative"), "OUT_OF_RANGE");
   }
   bool all = RoleHas(call.principal.role, Permission::kReadAllAudit);
   std::string request_id = LowercaseUuid(req.request_id());
@@ -77,8 +76,7 @@ absl::StatusOr<pb::ListAuditRecordsResponse> AuditService::List(
       rec->set_hash(r[i][7].as<std::string>());
     }
     if (int(r.size()) > page_size) {
-      out.set_next_page_token(
-          EncodePageToken(Json(out.records(page_size - 1).seq()), fingerprint));
+      out.set_next_page_token(EncodePageToken(Json(out.records(page_size - 1).seq()), fingerprint));
     }
   } catch (const std::exception& e) {
     return StatusFromDbException(e, "list audit records");

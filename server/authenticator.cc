@@ -5,8 +5,7 @@
 namespace lethe {
 
 absl::StatusOr<Principal> Authenticator::Authenticate(
-    std::string_view authorization,
-    std::optional<std::chrono::system_clock::time_point> deadline) {
+    std::string_view authorization, std::optional<std::chrono::system_clock::time_point> deadline) {
   auto token = ParseBearer(authorization);
   if (!token.ok()) return token.status();
   std::string hash = HashTokenSecret(*token);

@@ -132,9 +132,9 @@ grpc::Status UnlearningGrpc::WatchForgetRequest(grpc::ServerContext* ctx,
       while (std::chrono::steady_clock::now() < wake) {
         if (ctx->IsCancelled()) return absl::CancelledError("client cancelled the watch");
         if (call.deadline && std::chrono::system_clock::now() >= *call.deadline) {
-          return absl::DeadlineExceededError(absl::StrCat(
-              "deadline reached while forget request ", snap.id(), " is still ",
-              StateToDb(snap.state())));
+          return absl::DeadlineExceededError(absl::StrCat("deadline reached while forget request ",
+                                                          snap.id(), " is still ",
+                                                          StateToDb(snap.state())));
         }
         if (stopping_->load()) {
           return absl::UnavailableError("server is shutting down; watch again to resume");
@@ -243,9 +243,8 @@ grpc::Status TokensGrpc::ListTokens(grpc::ServerContext* ctx, const pb::ListToke
 
 grpc::Status TokensGrpc::WhoAmI(grpc::ServerContext* ctx, const pb::WhoAmIRequest*,
                                 pb::ApiToken* resp) {
-  return runner_->Run("WhoAmI", ctx, [&](const CallContext& call) {
-    return Assign(service_->WhoAmI(call), resp);
-  });
+  return runner_->Run(
+      "WhoAmI", ctx, [&](const CallContext& call) { return Assign(service_->WhoAmI(call), resp); });
 }
 
 }  // namespace lethe

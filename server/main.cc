@@ -76,7 +76,7 @@ int RunServe(const ServerConfig& config, Logger& log) {
 }
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForTool(const ServerConfig& config,
-                                                                  Logger& log) {
+                                                                 Logger& log) {
   auto url = ResolveDatabaseUrl(config, &log);
   if (!url.ok()) return url.status();
   return OpenConnection(DbOptionsFor(config, *url));
@@ -116,14 +116,14 @@ int RunToken(const std::string& action, const ServerConfig& config, Logger& log,
       auto revoked = RevokeTokenInTransaction(tx, id, "cli");
       if (!revoked.ok()) return Fail(std::string(revoked.status().message()));
       tx.commit();
-      std::printf("revoked token %lld (%s)\n", static_cast<long long>(id),
-                  revoked->name().c_str());
+      std::printf("revoked token %lld (%s)\n", static_cast<long long>(id), revoked->name().c_str());
       return 0;
     }
     if (action == "list") {
       pqxx::read_transaction tx(**conn);
-      for (const auto& row : tx.exec("SELECT id, name, role, created_at, "
-                                     "COALESCE(revoked_at::text, '-') FROM api_tokens ORDER BY id")) {
+      for (const auto& row :
+           tx.exec("SELECT id, name, role, created_at, "
+                   "COALESCE(revoked_at::text, '-') FROM api_tokens ORDER BY id")) {
         std::printf("%s\t%s\t%s\t%s\t%s\n", row[0].c_str(), row[1].c_str(), row[2].c_str(),
                     row[3].c_str(), row[4].c_str());
       }

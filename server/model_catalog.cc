@@ -23,8 +23,7 @@ absl::StatusOr<ModelInfo> ModelCatalog::Get(
         name);
     if (r.empty()) {
       return MakeError(absl::StatusCode::kNotFound, "UNKNOWN_MODEL",
-                       absl::StrCat("model \"", name, "\" is not registered"),
-                       {{"model", name}});
+                       absl::StrCat("model \"", name, "\" is not registered"), {{"model", name}});
     }
     info.name = r[0][0].as<std::string>();
     info.num_classes = r[0][1].as<int>();

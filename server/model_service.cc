@@ -95,8 +95,8 @@ absl::StatusOr<std::string> ReadServerFile(const std::string& field, const std::
                      {{"field", field}});
   }
   if (st.st_size > max_bytes) {
-    return InvalidField(field, absl::StrCat(path, " is ", st.st_size, " bytes; the limit is ",
-                                            max_bytes),
+    return InvalidField(field,
+                        absl::StrCat(path, " is ", st.st_size, " bytes; the limit is ", max_bytes),
                         "FILE_TOO_LARGE");
   }
   try {
@@ -125,11 +125,12 @@ absl::StatusOr<pb::ListModelsResponse> ModelService::List(const CallContext& cal
   pb::ListModelsResponse out;
   try {
     pqxx::nontransaction tx(lease.conn());
-    pqxx::result r = tx.exec_params(
-        absl::StrCat("SELECT ", kModelColumns,
-                     " FROM models m WHERE m.name > $1 ORDER BY m.name LIMIT $2"),
-        after, page_size + 1);
-    for (size_t i = 0; i < r.size() && int(i) < page_size; ++i) *out.add_models() = ModelFromRow(r[i]);
+    pqxx::result r =
+        tx.exec_params(absl::StrCat("SELECT ", kModelColumns,
+                                    " FROM models m WHERE m.name > $1 ORDER BY m.name LIMIT $2"),
+                       after, page_size + 1);
+    for (size_t i = 0; i < r.size() && int(i) < page_size; ++i)
+      *out.add_models() = ModelFromRow(r[i]);
     if (int(r.size()) > page_size) {
       out.set_next_page_token(EncodePageToken(Json(out.models(page_size - 1).name()), "models"));
     }
@@ -150,10 +151,10 @@ absl::StatusOr<pb::Model> ModelService::Get(const CallContext& call,
         absl::StrCat("SELECT ", kModelColumns, " FROM models m WHERE m.name = $1"), req.name());
     if (r.empty()) return ModelNotFound(req.name());
     pb::Model m = ModelFromRow(r[0]);
-    pqxx::result versions = tx.exec_params(
-        absl::StrCat("SELECT ", kVersionColumns,
-                     " FROM model_versions WHERE model = $1 ORDER BY id DESC"),
-        req.name());
+    pqxx::result versions =
+        tx.exec_params(absl::StrCat("SELECT ", kVersionColumns,
+                                    " FROM model_versions WHERE model = $1 ORDER BY id DESC"),
+                       req.name());
     for (const auto& row : versions) *m.add_versions() = VersionFromRow(row, store_);
     return m;
   } catch (const std::exception& e) {
@@ -162,8 +163,7 @@ absl::StatusOr<pb::Model> ModelService::Get(const CallContext& call,
 }
 
 absl::StatusOr<VersionFiles> ModelService::Resolve(const CallContext& call,
-                                                   const std::string& model,
-                                                   int64_t version_id) {
+                                                   const std::string& model, int64_t version_id) {
   RETURN_IF_ERROR(CheckModelName("model", model));
   if (version_id < 0) {
     return InvalidField("version_id", absl::StrCat(version_id, " is negative"), "OUT_OF_RANGE");
@@ -171,8 +171,8 @@ absl::StatusOr<VersionFiles> ModelService::Resolve(const CallContext& call,
   ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
   try {
     pqxx::nontransaction tx(lease.conn());
-    pqxx::result m = tx.exec_params(
-        "SELECT COALESCE(production_version, 0) FROM models WHERE name = $1", model);
+    pqxx::result m =
+        tx.exec_params("SELECT COALESCE(production_version, 0) FROM models WHERE name = $1", model);
     if (m.empty()) return ModelNotFound(model);
     int64_t id = version_id == 0 ? m[0][0].as<int64_t>() : version_id;
     pqxx::result r = tx.exec_params(
@@ -250,9 +250,9 @@ absl::StatusOr<pb::Model> ModelService::Register(const CallContext& call,
     int value;
     int max;
   };
-  for (const Dim& d : {Dim{"item_width", req.item_width(), 8192},
-                       Dim{"item_height", req.item_height(), 8192},
-                       Dim{"item_channels", req.item_channels(), 3}}) {
+  for (const Dim& d :
+       {Dim{"item_width", req.item_width(), 8192}, Dim{"item_height", req.item_height(), 8192},
+        Dim{"item_channels", req.item_channels(), 3}}) {
     if (d.value < 0 || d.value > d.max) {
       return InvalidField(d.field, absl::StrCat(d.value, " is outside [0, ", d.max, "]"),
                           "OUT_OF_RANGE");
@@ -267,11 +267,12 @@ absl::StatusOr<pb::Model> ModelService::Register(const CallContext& call,
                    ReadServerFile("checkpoint_dir", manifest_path, 16 << 20));
   ASSIGN_OR_RETURN(CheckpointManifest manifest,
                    ParseCheckpointManifest(manifest_text, manifest_path));
-  ASSIGN_OR_RETURN(std::string items_text,
-                   ReadServerFile("dataset_items_file", req.dataset_items_file(), int64_t(4) << 30));
-  ASSIGN_OR_RETURN(std::vector<DatasetItem> items,
-                   ParseDatasetManifest(items_text, req.dataset_items_file(),
-                                        manifest.num_classes));
+  ASSIGN_OR_RETURN(
+      std::string items_text,
+      ReadServerFile("dataset_items_file", req.dataset_items_file(), int64_t(4) << 30));
+  ASSIGN_OR_RETURN(
+      std::vector<DatasetItem> items,
+      ParseDatasetManifest(items_text, req.dataset_items_file(), manifest.num_classes));
   items_text.clear();
   items_text.shrink_to_fit();
 
@@ -336,13 +337,17 @@ absl::StatusOr<pb::Model> ModelService::Register(const CallContext& call,
     tx.exec_params("UPDATE models SET production_version = $2 WHERE name = $1", req.name(),
                    version_id);
     {
-      pqxx::stream_to copy(tx, "dataset_items",
-                           std::vector<std::string>{"model", "item_id", "sha256", "label", "split"});
+      pqxx::stream_to copy(
+          tx, "dataset_items",
+          std::vector<std::string>{"model", "item_id", "sha256", "label", "split"});
       for (const DatasetItem& item : items) {
         copy << std::make_tuple(req.name(), item.id, item.sha256, item.label, item.split);
       }
       copy.complete();
     }
+    // Fresh statistics now: until autovacuum gets to it the planner would guess, and a
+    // guess can turn every submit's item lookup into a scan of the whole manifest.
+    tx.exec("ANALYZE dataset_items");
     Json payload = Json::Object();
     payload["model"] = req.name();
     payload["version_id"] = version_id;

@@ -53,9 +53,9 @@ struct StateName {
   const char* db;
 };
 constexpr StateName kStates[] = {
-    {pb::REQUEST_STATE_RECEIVED, "received"},   {pb::REQUEST_STATE_QUEUED, "queued"},
-    {pb::REQUEST_STATE_RUNNING, "running"},     {pb::REQUEST_STATE_COMPLETED, "completed"},
-    {pb::REQUEST_STATE_FAILED, "failed"},       {pb::REQUEST_STATE_CANCELLED, "cancelled"},
+    {pb::REQUEST_STATE_RECEIVED, "received"}, {pb::REQUEST_STATE_QUEUED, "queued"},
+    {pb::REQUEST_STATE_RUNNING, "running"},   {pb::REQUEST_STATE_COMPLETED, "completed"},
+    {pb::REQUEST_STATE_FAILED, "failed"},     {pb::REQUEST_STATE_CANCELLED, "cancelled"},
 };
 
 struct DestinationName {

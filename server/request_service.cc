@@ -123,16 +123,15 @@ std::string Capped(const std::vector<std::string>& values, size_t cap = 10) {
 }
 
 std::string CappedJoin(const std::vector<std::string>& values, size_t cap = 20) {
-  std::vector<std::string> shown(values.begin(),
-                                 values.begin() + std::min(values.size(), cap));
+  std::vector<std::string> shown(values.begin(), values.begin() + std::min(values.size(), cap));
   return absl::StrJoin(shown, ",");
 }
 
 absl::Status NotOwner(const Principal& p) {
-  return MakeError(absl::StatusCode::kPermissionDenied, "NOT_REQUEST_OWNER",
-                   absl::StrCat("token \"", p.name,
-                                "\" may only access forget requests it submitted"),
-                   {{"role", RoleName(p.role)}});
+  return MakeError(
+      absl::StatusCode::kPermissionDenied, "NOT_REQUEST_OWNER",
+      absl::StrCat("token \"", p.name, "\" may only access forget requests it submitted"),
+      {{"role", RoleName(p.role)}});
 }
 
 absl::Status RequestNotFound(const std::string& id) {
@@ -142,8 +141,8 @@ absl::Status RequestNotFound(const std::string& id) {
 
 }  // namespace
 
-RequestService::RequestService(DbPool* db, ModelCatalog* models, SubmitWriter* writer,
-                               Logger* log, RequestLimits limits, std::string subject_salt)
+RequestService::RequestService(DbPool* db, ModelCatalog* models, SubmitWriter* writer, Logger* log,
+                               RequestLimits limits, std::string subject_salt)
     : db_(db),
       models_(models),
       writer_(writer),
@@ -174,12 +173,12 @@ absl::StatusOr<pb::ForgetRequest> RequestService::ExistingForKey(const CallConte
   }
   *found = true;
   if (stored_body != body_sha256) {
-    return MakeError(absl::StatusCode::kAlreadyExists, "IDEMPOTENCY_KEY_REUSED",
-                     absl::StrCat("request_id ", key,
-                                  " was already used for a different forget request (", id,
-                                  "); send the identical request to retry it, or use a new "
-                                  "request_id"),
-                     {{"field", "request_id"}, {"existing_id", id}});
+    return MakeError(
+        absl::StatusCode::kAlreadyExists, "IDEMPOTENCY_KEY_REUSED",
+        absl::StrCat("request_id ", key, " was already used for a different forget request (", id,
+                     "); send the identical request to retry it, or use a new "
+                     "request_id"),
+        {{"field", "request_id"}, {"existing_id", id}});
   }
   return Load(call, id, true, Permission::kReadAllRequests);
 }
@@ -245,8 +244,8 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
     }
     if (remaining == 0) {
       return MakeError(absl::StatusCode::kFailedPrecondition, "ALREADY_FORGOTTEN",
-                       absl::StrCat("every training item of class ", *v.class_label,
-                                    " of model \"", model.name, "\" is already forgotten"),
+                       absl::StrCat("every training item of class ", *v.class_label, " of model \"",
+                                    model.name, "\" is already forgotten"),
                        {{"field", "class_target.label"}});
     }
     s.item_count = int(remaining);
@@ -254,9 +253,8 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
     // Hash the uploads first (CPU only), then resolve ids and hashes in one round trip.
     std::vector<std::string> pixel_hashes;
     for (size_t i = 0; i < v.uploads.size(); ++i) {
-      ASSIGN_OR_RETURN(std::string h,
-                       HashUploadedImage(absl::StrCat("items.images[", i, "].png"),
-                                         *v.uploads[i].png, model.item));
+      ASSIGN_OR_RETURN(std::string h, HashUploadedImage(absl::StrCat("items.images[", i, "].png"),
+                                                        *v.uploads[i].png, model.item));
       pixel_hashes.push_back(std::move(h));
     }
     struct Found {
@@ -264,17 +262,17 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
       std::string split;
       bool tombstoned = false;
     };
-    std::map<std::string, Found> by_id;                         // requested ids found
-    std::map<std::string, std::vector<std::string>> by_hash;    // train items per hash
+    std::map<std::string, Found> by_id;                       // requested ids found
+    std::map<std::string, std::vector<std::string>> by_hash;  // train items per hash
     std::set<std::string> tombstoned_ids;
     std::string existing_id, existing_body;
     {
       ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
       try {
         pqxx::nontransaction tx(lease.conn());
-        pqxx::result r = tx.exec_prepared(kSubmitLookupStatement, call.principal.token_id,
-                                          v.idempotency_key, model.name,
-                                          PgTextArray(v.item_ids), PgTextArray(pixel_hashes));
+        pqxx::result r =
+            tx.exec_prepared(kSubmitLookupStatement, call.principal.token_id, v.idempotency_key,
+                             model.name, PgTextArray(v.item_ids), PgTextArray(pixel_hashes));
         for (const auto& row : r) {
           if (row[5].as<bool>()) {  // the idempotency key is taken
             existing_id = row[0].as<std::string>();
@@ -309,18 +307,22 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
     }
     if (!unknown.empty()) {
       return MakeError(absl::StatusCode::kNotFound, "UNKNOWN_ITEMS",
-                       absl::StrCat(unknown.size(), " item id(s) are not in the training "
-                                    "manifest of model \"", model.name, "\": ", Capped(unknown)),
+                       absl::StrCat(unknown.size(),
+                                    " item id(s) are not in the training "
+                                    "manifest of model \"",
+                                    model.name, "\": ", Capped(unknown)),
                        {{"field", "items.item_ids"},
                         {"unknown_count", std::to_string(unknown.size())},
                         {"unknown", CappedJoin(unknown)}});
     }
     if (!not_train.empty()) {
-      return MakeError(absl::StatusCode::kInvalidArgument, "NOT_TRAINING_ITEMS",
-                       absl::StrCat(not_train.size(), " item id(s) belong to the test split of "
-                                    "model \"", model.name, "\", which it was not trained on: ",
-                                    Capped(not_train)),
-                       {{"field", "items.item_ids"}, {"items", CappedJoin(not_train)}});
+      return MakeError(
+          absl::StatusCode::kInvalidArgument, "NOT_TRAINING_ITEMS",
+          absl::StrCat(not_train.size(),
+                       " item id(s) belong to the test split of "
+                       "model \"",
+                       model.name, "\", which it was not trained on: ", Capped(not_train)),
+          {{"field", "items.item_ids"}, {"items", CappedJoin(not_train)}});
     }
     // Rows: named ids first, then uploads (matched items not already named, or the
     // unmatched upload itself).
@@ -360,12 +362,14 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
       }
     }
     if (!unmatched.empty() && !v.forget_unmatched_images) {
-      return MakeError(absl::StatusCode::kNotFound, "UNMATCHED_IMAGES",
-                       absl::StrCat(unmatched.size(), " uploaded image(s) match no training item "
-                                    "of model \"", model.name, "\": ", Capped(unmatched),
-                                    "; set forget_unmatched_images to record them anyway"),
-                       {{"field", "items.images"},
-                        {"unmatched_count", std::to_string(unmatched.size())}});
+      return MakeError(
+          absl::StatusCode::kNotFound, "UNMATCHED_IMAGES",
+          absl::StrCat(unmatched.size(),
+                       " uploaded image(s) match no training item "
+                       "of model \"",
+                       model.name, "\": ", Capped(unmatched),
+                       "; set forget_unmatched_images to record them anyway"),
+          {{"field", "items.images"}, {"unmatched_count", std::to_string(unmatched.size())}});
     }
     std::vector<std::string> already;
     for (const PreparedItem& item : s.items) {
@@ -417,10 +421,10 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
     return existing;
   }
   log_->Info("request.received", {{"request_id", s.id},
-                                   {"model", s.model},
-                                   {"kind", s.kind},
-                                   {"items", s.item_count},
-                                   {"actor", call.principal.Actor()}});
+                                  {"model", s.model},
+                                  {"kind", s.kind},
+                                  {"items", s.item_count},
+                                  {"actor", call.principal.Actor()}});
 
   pb::ForgetRequest out;
   out.set_id(s.id);
@@ -537,14 +541,13 @@ absl::StatusOr<pb::ListForgetRequestsResponse> RequestService::List(
   try {
     pqxx::nontransaction tx(lease.conn());
     pqxx::result r = tx.exec_params(
-        absl::StrCat(
-            "SELECT ", kForgetRequestColumns, " FROM forget_requests WHERE ",
-            "($1 = '' OR state = $1) AND ($2 = '' OR model = $2) AND "
-            "($3 = '' OR requester_name = $3) AND "
-            "($4::bigint IS NULL OR requester_token_id = $4::bigint) AND "
-            "($5::bigint IS NULL OR (received_at, id) < "
-            "  (timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6::uuid)) "
-            "ORDER BY received_at DESC, id DESC LIMIT $7"),
+        absl::StrCat("SELECT ", kForgetRequestColumns, " FROM forget_requests WHERE ",
+                     "($1 = '' OR state = $1) AND ($2 = '' OR model = $2) AND "
+                     "($3 = '' OR requester_name = $3) AND "
+                     "($4::bigint IS NULL OR requester_token_id = $4::bigint) AND "
+                     "($5::bigint IS NULL OR (received_at, id) < "
+                     "  (timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6::uuid)) "
+                     "ORDER BY received_at DESC, id DESC LIMIT $7"),
         state, req.model(), req.requester(), owner, after_us,
         after_id.empty() ? std::optional<std::string>() : std::optional<std::string>(after_id),
         page_size + 1);
@@ -554,7 +557,8 @@ absl::StatusOr<pb::ListForgetRequestsResponse> RequestService::List(
     if (int(r.size()) > page_size) {
       const pb::ForgetRequest& last = out.forget_requests(page_size - 1);
       Json pos = Json::Object();
-      pos["t"] = int64_t(last.received_at().seconds()) * 1000000 + last.received_at().nanos() / 1000;
+      pos["t"] =
+          int64_t(last.received_at().seconds()) * 1000000 + last.received_at().nanos() / 1000;
       pos["id"] = last.id();
       out.set_next_page_token(EncodePageToken(pos, fingerprint));
     }
@@ -576,8 +580,7 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Cancel(
   std::string previous;
   absl::Status st = db_->Transact(opts, [&](pqxx::work& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
-        "SELECT state, requester_token_id FROM forget_requests WHERE id = $1::uuid FOR UPDATE",
-        id);
+        "SELECT state, requester_token_id FROM forget_requests WHERE id = $1::uuid FOR UPDATE", id);
     if (r.empty()) return RequestNotFound(id);
     previous = r[0][0].as<std::string>();
     if (r[0][1].as<int64_t>() != call.principal.token_id &&
@@ -585,10 +588,10 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Cancel(
       return NotOwner(call.principal);
     }
     if (IsTerminalState(previous)) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "REQUEST_FINISHED",
-                       absl::StrCat("forget request ", id, " is already ", previous,
-                                    " and cannot be cancelled"),
-                       {{"state", previous}});
+      return MakeError(
+          absl::StatusCode::kFailedPrecondition, "REQUEST_FINISHED",
+          absl::StrCat("forget request ", id, " is already ", previous, " and cannot be cancelled"),
+          {{"state", previous}});
     }
     bool immediate = previous == "received" || previous == "queued";
     if (immediate) {
@@ -613,9 +616,8 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Cancel(
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(st);
-  log_->Info("request.cancel", {{"request_id", id},
-                                {"previous_state", previous},
-                                {"actor", call.principal.Actor()}});
+  log_->Info("request.cancel",
+             {{"request_id", id}, {"previous_state", previous}, {"actor", call.principal.Actor()}});
   return Load(call, id, true, Permission::kReadAllRequests);
 }
 
@@ -624,10 +626,10 @@ absl::StatusOr<pb::ForgetRequest> RequestService::ExtendDeadline(
   RETURN_IF_ERROR(Require(call.principal, Permission::kExtendDeadline));
   RETURN_IF_ERROR(CheckRequestId("id", req.id()));
   if (req.extra_days() < 1 || req.extra_days() > limits_.max_extension_days) {
-    return InvalidField("extra_days",
-                        absl::StrCat(req.extra_days(), " is outside [1, ",
-                                     limits_.max_extension_days, "]"),
-                        "OUT_OF_RANGE");
+    return InvalidField(
+        "extra_days",
+        absl::StrCat(req.extra_days(), " is outside [1, ", limits_.max_extension_days, "]"),
+        "OUT_OF_RANGE");
   }
   RETURN_IF_ERROR(
       CheckText("reason", req.reason(), TextRule{size_t(limits_.max_text_bytes), true, true}));
@@ -647,11 +649,11 @@ absl::StatusOr<pb::ForgetRequest> RequestService::ExtendDeadline(
                        {{"state", state}});
     }
     if (used + req.extra_days() > limits_.max_extension_days) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "EXTENSION_LIMIT",
-                       absl::StrCat("forget request ", id, " was already extended by ", used,
-                                    " days; at most ", limits_.max_extension_days,
-                                    " days in total are allowed"),
-                       {{"field", "extra_days"}});
+      return MakeError(
+          absl::StatusCode::kFailedPrecondition, "EXTENSION_LIMIT",
+          absl::StrCat("forget request ", id, " was already extended by ", used, " days; at most ",
+                       limits_.max_extension_days, " days in total are allowed"),
+          {{"field", "extra_days"}});
     }
     pqxx::row due = tx.exec_params1(
         "UPDATE forget_requests SET due_at = due_at + make_interval(days => $2), "

@@ -22,20 +22,19 @@ class RequestService {
   RequestService(DbPool* db, ModelCatalog* models, SubmitWriter* writer, Logger* log,
                  RequestLimits limits, std::string subject_salt);
 
-  absl::StatusOr<lethe::v1::ForgetRequest> Submit(
-      const CallContext& call, const lethe::v1::SubmitForgetRequestRequest& req);
+  absl::StatusOr<lethe::v1::ForgetRequest> Submit(const CallContext& call,
+                                                  const lethe::v1::SubmitForgetRequestRequest& req);
   absl::StatusOr<lethe::v1::ForgetRequest> Get(const CallContext& call,
                                                const lethe::v1::GetForgetRequestRequest& req);
   absl::StatusOr<lethe::v1::ListForgetRequestsResponse> List(
       const CallContext& call, const lethe::v1::ListForgetRequestsRequest& req);
-  absl::StatusOr<lethe::v1::ForgetRequest> Cancel(
-      const CallContext& call, const lethe::v1::CancelForgetRequestRequest& req);
+  absl::StatusOr<lethe::v1::ForgetRequest> Cancel(const CallContext& call,
+                                                  const lethe::v1::CancelForgetRequestRequest& req);
   absl::StatusOr<lethe::v1::ForgetRequest> ExtendDeadline(
       const CallContext& call, const lethe::v1::ExtendDeadlineRequest& req);
 
   // The request without its items, for WatchForgetRequest (same authorisation as Get).
-  absl::StatusOr<lethe::v1::ForgetRequest> Snapshot(const CallContext& call,
-                                                    const std::string& id);
+  absl::StatusOr<lethe::v1::ForgetRequest> Snapshot(const CallContext& call, const std::string& id);
 
  private:
   absl::StatusOr<lethe::v1::ForgetRequest> Load(const CallContext& call, const std::string& id,

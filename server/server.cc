@@ -1,11 +1,10 @@
 #include "server/server.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
@@ -33,8 +32,9 @@ absl::StatusOr<std::string> ResolveSubjectSalt(const ServerConfig& config, Logge
       std::string salt = ReadFile(path);
       while (!salt.empty() && (salt.back() == '\n' || salt.back() == ' ')) salt.pop_back();
       if (salt.size() < 16) {
-        return absl::FailedPreconditionError(absl::StrCat(path, " holds a salt shorter than 16 "
-                                                                "characters"));
+        return absl::FailedPreconditionError(absl::StrCat(path,
+                                                          " holds a salt shorter than 16 "
+                                                          "characters"));
       }
       return salt;
     }
@@ -44,9 +44,10 @@ absl::StatusOr<std::string> ResolveSubjectSalt(const ServerConfig& config, Logge
     bool ok = ::write(fd, salt.data(), salt.size()) == ssize_t(salt.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
-    log->Warn("generated a subject salt; servers sharing a database must share it "
-              "(--subject-salt / LETHE_SUBJECT_SALT)",
-              {{"path", path}});
+    log->Warn(
+        "generated a subject salt; servers sharing a database must share it "
+        "(--subject-salt / LETHE_SUBJECT_SALT)",
+        {{"path", path}});
     return salt;
   } catch (const std::exception& e) {
     return absl::InternalError(e.what());
@@ -79,9 +80,10 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
     } else {
       ASSIGN_OR_RETURN(int pending, PendingMigrations(*conn, EmbeddedMigrations()));
       if (pending > 0) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            pending, " schema migration(s) pending and --no-migrate was given; run "
-                     "`lethe-server migrate` first"));
+        return absl::FailedPreconditionError(
+            absl::StrCat(pending,
+                         " schema migration(s) pending and --no-migrate was given; run "
+                         "`lethe-server migrate` first"));
       }
     }
   }
@@ -107,8 +109,8 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
   s->catalog_ = std::make_unique<ModelCatalog>(s->db_.get());
   s->writer_ = std::make_unique<SubmitWriter>(s->db_.get(), log, s->metrics_.get(),
                                               int(config.submit_batch_max));
-  s->requests_ = std::make_unique<RequestService>(s->db_.get(), s->catalog_.get(),
-                                                  s->writer_.get(), log, config.limits, salt);
+  s->requests_ = std::make_unique<RequestService>(s->db_.get(), s->catalog_.get(), s->writer_.get(),
+                                                  log, config.limits, salt);
   s->models_ = std::make_unique<ModelService>(s->db_.get(), s->store_.get(), log);
   s->audit_ = std::make_unique<AuditService>(s->db_.get());
   s->tokens_ = std::make_unique<TokenService>(s->db_.get(), s->auth_.get(), log);
@@ -130,8 +132,7 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
       ssl.pem_key_cert_pairs.push_back({ReadFile(config.tls_key), ReadFile(config.tls_cert)});
       if (!config.tls_client_ca.empty()) {
         ssl.pem_root_certs = ReadFile(config.tls_client_ca);
-        ssl.client_certificate_request =
-            GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+        ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
       }
     } catch (const std::exception& e) {
       return absl::FailedPreconditionError(absl::StrCat("TLS: ", e.what()));
@@ -149,17 +150,16 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
   builder.RegisterService(s->tokens_grpc_.get());
   s->grpc_ = builder.BuildAndStart();
   if (!s->grpc_ || s->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen,
-                                               " (address in use or invalid)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen, " (address in use or invalid)"));
   }
   s->grpc_->GetHealthCheckService()->SetServingStatus(true);
   s->gauges_ = std::thread([srv = s.get()] { srv->RefreshGauges(); });
-  log->Info("lethe-server started",
-            {{"listen", config.listen},
-             {"port", int64_t(s->port_)},
-             {"metrics_listen", config.metrics_listen},
-             {"tls", !config.insecure},
-             {"model_store", store_dir}});
+  log->Info("lethe-server started", {{"listen", config.listen},
+                                     {"port", int64_t(s->port_)},
+                                     {"metrics_listen", config.metrics_listen},
+                                     {"tls", !config.insecure},
+                                     {"model_store", store_dir}});
   return s;
 }
 

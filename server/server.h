@@ -3,14 +3,14 @@
 // accepting calls, lets in-flight ones finish within the grace period, then stops.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
-#include <prometheus/exposer.h>
 
 #include "absl/status/statusor.h"
 #include "common/db.h"

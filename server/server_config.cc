@@ -39,8 +39,7 @@ void ServerConfig::RegisterFlags(FlagSet& f) {
            "largest total deadline extension in days");
   f.AddInt("max-items", "LETHE_MAX_ITEMS", &limits.max_items,
            "item ids plus images in one request");
-  f.AddInt("max-images", "LETHE_MAX_IMAGES", &limits.max_images,
-           "uploaded images in one request");
+  f.AddInt("max-images", "LETHE_MAX_IMAGES", &limits.max_images, "uploaded images in one request");
   f.AddInt("max-image-bytes", "LETHE_MAX_IMAGE_BYTES", &limits.max_image_bytes,
            "size limit of one uploaded PNG");
   f.AddInt("max-message-bytes", "LETHE_MAX_MESSAGE_BYTES", &max_message_bytes,
@@ -69,8 +68,9 @@ absl::Status ServerConfig::Validate() const {
   if (!tls_client_ca.empty() && !tls) return bad("--tls-client-ca needs --tls-cert/--tls-key");
   if (insecure && tls) return bad("--insecure and --tls-cert/--tls-key exclude each other");
   if (!insecure && !tls) {
-    return bad("no TLS configured: give --tls-cert and --tls-key, or --insecure for a "
-               "plaintext loopback demo");
+    return bad(
+        "no TLS configured: give --tls-cert and --tls-key, or --insecure for a "
+        "plaintext loopback demo");
   }
   LogLevel level;
   if (!ParseLogLevel(log_level, &level)) {

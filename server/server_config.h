@@ -12,13 +12,13 @@
 namespace lethe {
 
 struct RequestLimits {
-  int64_t max_items = 4096;               // item ids + images per request
-  int64_t max_images = 256;               // uploaded images per request
-  int64_t max_image_bytes = 1 << 20;      // one uploaded PNG
-  int64_t max_text_bytes = 1000;          // free-text fields
-  int64_t max_subject_bytes = 256;        // subject_reference
-  int64_t due_days = 30;                  // GDPR Art. 12(3): one month
-  int64_t max_extension_days = 60;        // further two months at most
+  int64_t max_items = 4096;           // item ids + images per request
+  int64_t max_images = 256;           // uploaded images per request
+  int64_t max_image_bytes = 1 << 20;  // one uploaded PNG
+  int64_t max_text_bytes = 1000;      // free-text fields
+  int64_t max_subject_bytes = 256;    // subject_reference
+  int64_t due_days = 30;              // GDPR Art. 12(3): one month
+  int64_t max_extension_days = 60;    // further two months at most
   int64_t max_iteration_budget = 1000000;
 };
 
@@ -43,11 +43,11 @@ struct ServerConfig {
   RequestLimits limits;
   int64_t max_message_bytes = 64 << 20;
 
-  int64_t submit_batch_max = 256;    // submits committed together (group commit)
-  int64_t auth_cache_ms = 2000;      // how long a verified token is trusted without a lookup
-  int64_t watch_poll_ms = 500;       // WatchForgetRequest polling interval
-  int64_t gauge_refresh_s = 15;      // DB-derived gauges
-  int64_t shutdown_grace_s = 10;     // drain in-flight RPCs for at most this long
+  int64_t submit_batch_max = 256;  // submits committed together (group commit)
+  int64_t auth_cache_ms = 2000;    // how long a verified token is trusted without a lookup
+  int64_t watch_poll_ms = 500;     // WatchForgetRequest polling interval
+  int64_t gauge_refresh_s = 15;    // DB-derived gauges
+  int64_t shutdown_grace_s = 10;   // drain in-flight RPCs for at most this long
   int64_t download_chunk_bytes = 1 << 20;
   std::string log_level = "info";
 

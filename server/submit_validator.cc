@@ -41,8 +41,8 @@ struct SubstituteRule {
   bool klass;
 };
 constexpr SubstituteRule kSubstituteRules[] = {
-    {pb::SUBSTITUTE_UNSPECIFIED, true, true}, {pb::SUBSTITUTE_AVERAGE, true, true},
-    {pb::SUBSTITUTE_TRUNCATION, true, false}, {pb::SUBSTITUTE_PROJECTION, true, false},
+    {pb::SUBSTITUTE_UNSPECIFIED, true, true},  {pb::SUBSTITUTE_AVERAGE, true, true},
+    {pb::SUBSTITUTE_TRUNCATION, true, false},  {pb::SUBSTITUTE_PROJECTION, true, false},
     {pb::SUBSTITUTE_OTHER_CLASS, false, true},
 };
 
@@ -77,10 +77,10 @@ absl::Status CheckHyperparameters(const H& h, bool is_class, pb::Substitute subs
   }
   if (h.has_iteration_budget() &&
       (h.iteration_budget() < 1 || h.iteration_budget() > limits.max_iteration_budget)) {
-    return InvalidField("hyperparameters.iteration_budget",
-                        absl::StrCat(h.iteration_budget(), " is outside [1, ",
-                                     limits.max_iteration_budget, "]"),
-                        "OUT_OF_RANGE");
+    return InvalidField(
+        "hyperparameters.iteration_budget",
+        absl::StrCat(h.iteration_budget(), " is outside [1, ", limits.max_iteration_budget, "]"),
+        "OUT_OF_RANGE");
   }
   if (h.has_truncation_psi() && substitute != pb::SUBSTITUTE_TRUNCATION &&
       substitute != pb::SUBSTITUTE_PROJECTION) {
@@ -109,15 +109,14 @@ absl::Status CheckHyperparameters(const H& h, bool is_class, pb::Substitute subs
                         "NOT_APPLICABLE");
   }
   if (rule->threshold_required && !h.has_destination_threshold()) {
-    return InvalidField("hyperparameters.destination_threshold",
-                        absl::StrCat("is required for ",
-                                     pb::DestinationPolicy_Name(h.destination())),
-                        "MISSING_FIELD");
+    return InvalidField(
+        "hyperparameters.destination_threshold",
+        absl::StrCat("is required for ", pb::DestinationPolicy_Name(h.destination())),
+        "MISSING_FIELD");
   }
   if (h.has_destination_threshold()) {
-    RETURN_IF_ERROR(CheckRange("hyperparameters.destination_threshold",
-                               h.destination_threshold(), rule->min, rule->max,
-                               rule->min_inclusive, true));
+    RETURN_IF_ERROR(CheckRange("hyperparameters.destination_threshold", h.destination_threshold(),
+                               rule->min, rule->max, rule->min_inclusive, true));
   }
   return absl::OkStatus();
 }
@@ -138,8 +137,7 @@ absl::StatusOr<ValidatedSubmit> ValidateSubmit(const pb::SubmitForgetRequestRequ
                                                const std::string& subject_salt) {
   ValidatedSubmit out;
   if (req.request_id().empty()) {
-    return InvalidField("request_id", "is required (a UUID chosen by the client)",
-                        "MISSING_FIELD");
+    return InvalidField("request_id", "is required (a UUID chosen by the client)", "MISSING_FIELD");
   }
   if (!IsUuid(req.request_id())) {
     return InvalidField("request_id", "is not a UUID (8-4-4-4-12 hex digits)", "INVALID_UUID");
@@ -178,8 +176,7 @@ absl::StatusOr<ValidatedSubmit> ValidateSubmit(const pb::SubmitForgetRequestRequ
       if (items.images_size() > limits.max_images) {
         return MakeError(absl::StatusCode::kInvalidArgument, "TOO_MANY_IMAGES",
                          absl::StrCat("items.images: ", items.images_size(),
-                                      " images; the limit is ", limits.max_images,
-                                      " per request"),
+                                      " images; the limit is ", limits.max_images, " per request"),
                          {{"field", "items.images"}});
       }
       std::set<std::string> seen;
@@ -200,8 +197,8 @@ absl::StatusOr<ValidatedSubmit> ValidateSubmit(const pb::SubmitForgetRequestRequ
         if (img.png().empty()) return InvalidField(field + ".png", "is empty", "EMPTY_IMAGE");
         if (int64_t(img.png().size()) > limits.max_image_bytes) {
           return MakeError(absl::StatusCode::kInvalidArgument, "IMAGE_TOO_LARGE",
-                           absl::StrCat(field, ".png: ", img.png().size(),
-                                        " bytes; the limit is ", limits.max_image_bytes),
+                           absl::StrCat(field, ".png: ", img.png().size(), " bytes; the limit is ",
+                                        limits.max_image_bytes),
                            {{"field", field + ".png"}});
         }
         out.uploads.push_back({img.name(), &img.png(), Sha256Hex(img.png())});
@@ -246,9 +243,9 @@ absl::StatusOr<ValidatedSubmit> ValidateSubmit(const pb::SubmitForgetRequestRequ
                         "legal_ground_text)",
                         "MISSING_FIELD");
   }
-  RETURN_IF_ERROR(CheckText("legal_ground_text", req.legal_ground_text(),
-                            TextRule{size_t(limits.max_text_bytes),
-                                     req.legal_ground() == pb::LEGAL_GROUND_OTHER, true}));
+  RETURN_IF_ERROR(CheckText(
+      "legal_ground_text", req.legal_ground_text(),
+      TextRule{size_t(limits.max_text_bytes), req.legal_ground() == pb::LEGAL_GROUND_OTHER, true}));
   RETURN_IF_ERROR(CheckText("subject_reference", req.subject_reference(),
                             TextRule{size_t(limits.max_subject_bytes), false, false}));
 

@@ -13,7 +13,8 @@ const char kSubmitBatchStatement[] = "lethe_submit_batch";
 void PrepareSubmitWriterStatements(pqxx::connection& conn) {
   // The requests of one batch ($1..$19, one array per column) and their items ($20..$25)
   // in one statement; conflicting idempotency keys are skipped and not returned.
-  conn.prepare(kSubmitBatchStatement,
+  conn.prepare(
+      kSubmitBatchStatement,
       "WITH r AS ("
       "  INSERT INTO forget_requests (id, idempotency_key, body_sha256, requester_token_id,"
       "    requester_name, model, kind, class_label, mode, substitute, params, state,"
@@ -163,11 +164,10 @@ void SubmitWriter::WriteBatch(std::vector<Pending*>& batch) {
   absl::Status status = db_->Transact([&](pqxx::work& tx) -> absl::Status {
     inserted.clear();
     pqxx::result rows = tx.exec_prepared(
-        kSubmitBatchStatement,
-        PgTextArray(ids), PgTextArray(keys), PgTextArray(bodies), PgTextArray(tokens),
-        PgTextArray(token_names), PgTextArray(models), PgTextArray(kinds), PgTextArray(classes),
-        PgTextArray(modes), PgTextArray(subs), PgTextArray(params), PgTextArray(subjects),
-        PgTextArray(grounds), PgTextArray(ground_texts), PgTextArray(fuis),
+        kSubmitBatchStatement, PgTextArray(ids), PgTextArray(keys), PgTextArray(bodies),
+        PgTextArray(tokens), PgTextArray(token_names), PgTextArray(models), PgTextArray(kinds),
+        PgTextArray(classes), PgTextArray(modes), PgTextArray(subs), PgTextArray(params),
+        PgTextArray(subjects), PgTextArray(grounds), PgTextArray(ground_texts), PgTextArray(fuis),
         PgTextArray(item_counts), PgTextArray(image_counts), PgTextArray(unmatched_counts),
         PgTextArray(due_days), PgTextArray(it_req), PgTextArray(it_ord), PgTextArray(it_item),
         PgTextArray(it_sha), PgTextArray(it_name), PgByteaArray(it_img));

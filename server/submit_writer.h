@@ -79,9 +79,8 @@ class SubmitWriter {
 
   // Queues the submit and blocks until its transaction committed (or failed). A submit
   // whose deadline passes before its batch starts is not written (DEADLINE_EXCEEDED).
-  absl::StatusOr<WriteResult> Write(
-      const PreparedSubmit& submit,
-      std::optional<std::chrono::system_clock::time_point> deadline);
+  absl::StatusOr<WriteResult> Write(const PreparedSubmit& submit,
+                                    std::optional<std::chrono::system_clock::time_point> deadline);
 
   // Finishes the queued work, then stops the thread; later writes fail with UNAVAILABLE.
   void Stop();

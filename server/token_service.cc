@@ -51,8 +51,8 @@ absl::StatusOr<Role> RoleFromProto(pb::Role role) {
 absl::StatusOr<CreatedToken> CreateTokenInTransaction(pqxx::work& tx, const std::string& name,
                                                       Role role, const std::string& actor) {
   RETURN_IF_ERROR(CheckText("name", name, TextRule{100, true, false}));
-  pqxx::result taken = tx.exec_params(
-      "SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL", name);
+  pqxx::result taken =
+      tx.exec_params("SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL", name);
   if (!taken.empty()) {
     return MakeError(absl::StatusCode::kAlreadyExists, "TOKEN_NAME_TAKEN",
                      absl::StrCat("a live token named \"", name, "\" already exists"),
@@ -158,12 +158,13 @@ absl::StatusOr<pb::ListTokensResponse> TokenService::List(const CallContext& cal
   pb::ListTokensResponse out;
   try {
     pqxx::nontransaction tx(lease.conn());
-    pqxx::result r = tx.exec_params(
-        absl::StrCat("SELECT ", kTokenColumns,
-                     " FROM api_tokens WHERE id > $1 AND ($2 OR revoked_at IS NULL)"
-                     " ORDER BY id LIMIT $3"),
-        after, req.include_revoked(), page_size + 1);
-    for (size_t i = 0; i < r.size() && int(i) < page_size; ++i) *out.add_tokens() = TokenFromRow(r[i]);
+    pqxx::result r =
+        tx.exec_params(absl::StrCat("SELECT ", kTokenColumns,
+                                    " FROM api_tokens WHERE id > $1 AND ($2 OR revoked_at IS NULL)"
+                                    " ORDER BY id LIMIT $3"),
+                       after, req.include_revoked(), page_size + 1);
+    for (size_t i = 0; i < r.size() && int(i) < page_size; ++i)
+      *out.add_tokens() = TokenFromRow(r[i]);
     if (int(r.size()) > page_size) {
       out.set_next_page_token(EncodePageToken(Json(out.tokens(page_size - 1).id()), fingerprint));
     }
@@ -177,9 +178,9 @@ absl::StatusOr<pb::ApiToken> TokenService::WhoAmI(const CallContext& call) {
   ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
   try {
     pqxx::nontransaction tx(lease.conn());
-    pqxx::result r = tx.exec_params(
-        absl::StrCat("SELECT ", kTokenColumns, " FROM api_tokens WHERE id = $1"),
-        call.principal.token_id);
+    pqxx::result r =
+        tx.exec_params(absl::StrCat("SELECT ", kTokenColumns, " FROM api_tokens WHERE id = $1"),
+                       call.principal.token_id);
     if (r.empty()) return absl::UnauthenticatedError("token no longer exists");
     return TokenFromRow(r[0]);
   } catch (const std::exception& e) {

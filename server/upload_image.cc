@@ -51,11 +51,11 @@ absl::StatusOr<std::string> HashUploadedImage(std::string_view field, const std:
   auto header = ReadPngHeader(field, png);
   if (!header.ok()) return header.status();
   auto mismatch = [&](const std::string& why) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "IMAGE_SHAPE_MISMATCH",
-                     absl::StrCat(std::string(field), ": ", why),
-                     {{"field", std::string(field)},
-                      {"expected", absl::StrCat(shape.width, "x", shape.height, "x",
-                                                shape.channels)}});
+    return MakeError(
+        absl::StatusCode::kInvalidArgument, "IMAGE_SHAPE_MISMATCH",
+        absl::StrCat(std::string(field), ": ", why),
+        {{"field", std::string(field)},
+         {"expected", absl::StrCat(shape.width, "x", shape.height, "x", shape.channels)}});
   };
   if (header->width != shape.width || header->height != shape.height) {
     return mismatch(absl::StrCat("image is ", header->width, "x", header->height,

@@ -71,7 +71,7 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x, const torch::Te
                 std::to_string(c.resolution) + ", " + std::to_string(c.resolution) + "]");
   if (labels.dim() != 1 || labels.size(0) != x.size(0) || labels.scalar_type() != torch::kInt64)
     throw Error("Discriminator: labels must be int64 [N] matching the images");
-  torch::Tensor h = from_rgb_(x);
+  torch::Tensor h = from_rgb_(ToChannelsLast(x));
   for (auto& block : blocks_) h = block(h);
   h = epilogue_conv_(MinibatchStddev(h, c.mbstd_group));
   h = epilogue_fc_(h.flatten(1));  // [N, C4]

@@ -101,7 +101,7 @@ torch::Tensor GeneratorImpl::Synthesize(const torch::Tensor& w, NoiseMode noise)
     throw Error("Generator::Synthesize: w must be [N, " + std::to_string(config_.w_dim) + "]");
   torch::Tensor x, img;
   for (auto& block : blocks_) std::tie(x, img) = block(x, img, w, noise);
-  return img;
+  return img.contiguous();
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels,

@@ -6,6 +6,10 @@ namespace lethe::models {
 
 namespace F = torch::nn::functional;
 
+torch::Tensor ToChannelsLast(const torch::Tensor& x) {
+  return x.contiguous(torch::MemoryFormat::ChannelsLast);
+}
+
 torch::Tensor NormalizeSecondMoment(const torch::Tensor& x, double eps) {
   return x * (x.square().mean(1, /*keepdim=*/true) + eps).rsqrt();
 }
@@ -121,7 +125,7 @@ torch::Tensor SynthesisLayerImpl::forward(const torch::Tensor& x, const torch::T
   const int64_t n = x.size(0);
   torch::Tensor styles = affine(w);  // [N, I]
   // Styles scale whole channels, so applying them before upsampling is exact and 4x cheaper.
-  torch::Tensor xs = x * styles.view({n, in_channels_, 1, 1});
+  torch::Tensor xs = ToChannelsLast(x * styles.view({n, in_channels_, 1, 1}));
   if (upsample_) xs = Upsample2x(xs);
   torch::Tensor y = torch::conv2d(xs, weight, {}, {1, 1}, {1, 1});
   // out = lrelu(y * demod + noise + bias) * sqrt(2), with the gain folded into each term.

@@ -14,11 +14,15 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A seeded random subset of at most `k` rows (all rows, in order, when k >= n).
+// A seeded random subset of at most `k` rows, in random order.
 torch::Tensor RandomRows(int64_t n, int64_t k, uint64_t seed) {
-  if (k >= n) return torch::arange(n, torch::kLong);
   torch::Generator rng = data::MakeGenerator(seed);
-  return torch::randperm(n, rng, torch::kLong).narrow(0, 0, k);
+  return torch::randperm(n, rng, torch::kLong).narrow(0, 0, std::min(n, k));
+}
+
+std::vector<int64_t> ToVector(const torch::Tensor& t) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kLong).contiguous();
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
 }  // namespace
@@ -62,12 +66,29 @@ data::Dataset MatchingTestSample(const data::Dataset& test, const torch::Tensor&
     torch::Tensor perm = torch::randperm(int64_t(of_class.size()), rng, torch::kLong);
     for (int64_t i = 0; i < want; ++i) picked.push_back(of_class[size_t(perm[i].item<int64_t>())]);
   }
-  std::sort(picked.begin(), picked.end());
+  // Random order: minibatch-stddev groups then mix classes as the other samples do.
+  torch::Tensor order = RandomRows(int64_t(picked.size()), int64_t(picked.size()), seed + 1);
+  std::vector<int64_t> shuffled;
+  for (int64_t i : ToVector(order)) shuffled.push_back(picked[size_t(i)]);
+  return test.Subset(shuffled);
+}
+
+data::Dataset TestReference(const data::Dataset& test, int64_t excluded_class, int64_t n,
+                            uint64_t seed) {
+  std::vector<int64_t> rows;
+  if (test.size() > 0) {
+    torch::Tensor l = test.labels.to(torch::kCPU, torch::kLong).contiguous();
+    for (int64_t i = 0; i < test.size(); ++i)
+      if (l.data_ptr<int64_t>()[i] != excluded_class) rows.push_back(i);
+  }
+  std::vector<int64_t> picked;
+  for (int64_t i : ToVector(RandomRows(int64_t(rows.size()), n, seed)))
+    picked.push_back(rows[size_t(i)]);
   return test.Subset(picked);
 }
 
 DestinationProbe::DestinationProbe(RequestKind kind, int64_t forget_class,
-                                   const data::Dataset& forget, RetainedSource& reference,
+                                   const data::Dataset& forget, const RealBatch& reference,
                                    const data::Dataset& test, const metrics::Evaluator* evaluator,
                                    int64_t z_dim, const ProbeOptions& options, torch::Device device)
     : kind_(kind),
@@ -78,9 +99,13 @@ DestinationProbe::DestinationProbe(RequestKind kind, int64_t forget_class,
   torch::Tensor rows = RandomRows(forget.size(), options.forget_samples, options.seed);
   forget_images_ = forget.images.index_select(0, rows).to(device);
   forget_labels_ = forget.labels.index_select(0, rows).to(device, torch::kLong);
-  RealBatch ref = reference.Held(options.reference_samples);
-  ref_images_ = ref.images.to(device);
-  ref_labels_ = ref.labels.to(device, torch::kLong);
+  if (!reference.images.defined() || reference.images.size(0) == 0)
+    throw Error("the destination check needs a non-empty reference sample");
+  torch::Tensor ref_rows =
+      RandomRows(reference.images.size(0), reference.images.size(0), options.seed + 4);
+  ref_images_ = reference.images.index_select(0, ref_rows.to(reference.images.device())).to(device);
+  ref_labels_ = reference.labels.index_select(0, ref_rows.to(reference.labels.device()))
+                    .to(device, torch::kLong);
   data::Dataset t =
       MatchingTestSample(test, forget_labels_, options.reference_samples, options.seed + 1);
   if (t.size() > 0) {

@@ -1,8 +1,9 @@
 // The destination's numbers, measured every k iterations on samples fixed at the start (so
 // successive checks compare the model, not the draw):
-//   AUC_u     = P(D(x_l) > D(x_u)), x_l the retained source's held sample (retained images
-//               in few-shot, raw-generator samples in zero-shot: zero-shot never reads a
-//               retained image, not even to decide when to stop);
+//   AUC_u     = P(D(x_l) > D(x_r)), x_r the reference: in few-shot the retained source's
+//               held sample; in zero-shot, which never reads a retained image (not even to
+//               decide when to stop), never-trained test images of the retained classes
+//               (raw-generator samples when there is no test split);
 //   LOGAN AUC = P(D(x_u) > D(x_t)), x_t test images of the forgotten images' classes;
 //   FD_u      = FD(G(z, c_u), real c_u) on the evaluator's features (class requests).
 #pragma once
@@ -35,16 +36,21 @@ std::vector<double> ScoreImages(models::Discriminator& d, const torch::Tensor& i
                                 const torch::Tensor& labels, int64_t batch);
 
 // Test items of the classes in `labels`, in proportion to their counts, at most `max_total`
-// (drawn with `seed`); empty when `test` has none.
+// (drawn with `seed`), in random order; empty when `test` has none.
 data::Dataset MatchingTestSample(const data::Dataset& test, const torch::Tensor& labels,
                                  int64_t max_total, uint64_t seed);
 
+// Up to `n` test items of every class but `excluded_class` (-1: none), in random order.
+data::Dataset TestReference(const data::Dataset& test, int64_t excluded_class, int64_t n,
+                            uint64_t seed);
+
 class DestinationProbe {
  public:
-  // `evaluator` is needed for class requests (FD_u); `reference` serves x_l; z_dim is
-  // the generator's (FD_u's codes are drawn once, here).
+  // `evaluator` is needed for class requests (FD_u); `reference` is the x_l side of
+  // AUC_u; z_dim is the generator's (FD_u's codes are drawn once, here). Every sample is
+  // scored in a seeded random order, so minibatch-stddev groups are composed alike.
   DestinationProbe(RequestKind kind, int64_t forget_class, const data::Dataset& forget,
-                   RetainedSource& reference, const data::Dataset& test,
+                   const RealBatch& reference, const data::Dataset& test,
                    const metrics::Evaluator* evaluator, int64_t z_dim, const ProbeOptions& options,
                    torch::Device device);
 

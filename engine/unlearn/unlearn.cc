@@ -116,7 +116,22 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
   probe_options.reference_samples = request.cascade.eval_samples;
   probe_options.fd_samples = request.cascade.fd_samples;
   probe_options.seed = request.seed + 5;
-  DestinationProbe probe(request.kind, request.forget_class, request.forget, *source, test,
+  // AUC_u's reference: retained images in few-shot; in zero-shot never-trained test images
+  // of the retained classes (real images, as retained ones are, but no training data), or
+  // raw-generator samples when there is no test split.
+  RealBatch reference;
+  std::string reference_name = source->Describe();
+  const int64_t excluded = request.kind == RequestKind::kClass ? request.forget_class : -1;
+  data::Dataset test_reference =
+      zero_shot ? TestReference(test, excluded, request.cascade.eval_samples, request.seed + 3)
+                : data::Dataset();
+  if (test_reference.size() > 0) {
+    reference = RealBatch{test_reference.images, test_reference.labels, test_reference.ids};
+    reference_name = "test images of the retained classes";
+  } else {
+    reference = source->Held(request.cascade.eval_samples);
+  }
+  DestinationProbe probe(request.kind, request.forget_class, request.forget, reference, test,
                          &evaluator, cfg.z_dim, probe_options, device);
   if (request.destination.policy == DestinationPolicy::kNonMember && !probe.has_test())
     throw Error("the non-member destination needs test images of the forgotten classes");
@@ -180,7 +195,8 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
   config["cascade"]["batch"] = std::min(ForgetBatchSize(request), request.forget.size());
   r["config"] = config;
   Json probe_json = Json::Object();
-  probe_json["reference"] = source->Describe();
+  probe_json["reference"] = reference_name;
+  probe_json["learning_source"] = source->Describe();
   probe_json["reference_count"] = probe.reference_count();
   probe_json["test_count"] = probe.test_count();
   probe_json["initial"] = MeasurementJson(c.initial);

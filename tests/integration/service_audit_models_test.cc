@@ -61,8 +61,10 @@ TEST_F(AuditTamperTest, AuditChainVerifiesThenDetectsAnEditedRecord) {
 
   // Tamper with the middle record's payload: verification names exactly that record.
   std::string seq = s_->db.Query("SELECT seq FROM audit_log WHERE request_id = '" + r.id() + "'");
-  s_->db.Exec("UPDATE audit_log SET payload = jsonb_set(payload, '{item_count}', '99') "
-              "WHERE seq = " + seq);
+  s_->db.Exec(
+      "UPDATE audit_log SET payload = jsonb_set(payload, '{item_count}', '99') "
+      "WHERE seq = " +
+      seq);
   ASSERT_TRUE(s_->audit->VerifyAuditChain(Ctx(s_->op).get(), {}, &v).ok());
   EXPECT_FALSE(v.ok());
   EXPECT_EQ(std::to_string(v.first_bad_seq()), seq);

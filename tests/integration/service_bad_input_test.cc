@@ -23,8 +23,8 @@ std::string Repeat(char c, size_t n) { return std::string(n, c); }
 const std::vector<BadInput>& Cases() {
   using R = pb::SubmitForgetRequestRequest;
   static const std::vector<BadInput> cases = {
-      {"missing request_id", [](R& r) { r.clear_request_id(); },
-       grpc::StatusCode::INVALID_ARGUMENT, "request_id: is required"},
+      {"missing request_id", [](R& r) { r.clear_request_id(); }, grpc::StatusCode::INVALID_ARGUMENT,
+       "request_id: is required"},
       {"request_id not a uuid", [](R& r) { r.set_request_id("12345"); },
        grpc::StatusCode::INVALID_ARGUMENT, "request_id: is not a UUID"},
       {"request_id with bad hex",
@@ -85,8 +85,7 @@ const std::vector<BadInput>& Cases() {
        grpc::StatusCode::INVALID_ARGUMENT, "hyperparameters.fake_label: 1.5 is outside [-1, 1]"},
       {"fake label below -1", [](R& r) { r.mutable_hyperparameters()->set_fake_label(-2); },
        grpc::StatusCode::INVALID_ARGUMENT, "hyperparameters.fake_label: -2 is outside"},
-      {"fake label NaN",
-       [](R& r) { r.mutable_hyperparameters()->set_fake_label(std::nan("")); },
+      {"fake label NaN", [](R& r) { r.mutable_hyperparameters()->set_fake_label(std::nan("")); },
        grpc::StatusCode::INVALID_ARGUMENT, "hyperparameters.fake_label: must be a finite number"},
       {"negative alpha_pixel", [](R& r) { r.mutable_hyperparameters()->set_alpha_pixel(-0.1); },
        grpc::StatusCode::INVALID_ARGUMENT, "hyperparameters.alpha_pixel: -0.1 is outside"},
@@ -99,11 +98,9 @@ const std::vector<BadInput>& Cases() {
          r.mutable_hyperparameters()->set_truncation_psi(1.0);
        },
        grpc::StatusCode::INVALID_ARGUMENT, "hyperparameters.truncation_psi: 1 is outside [0, 1)"},
-      {"psi without truncation",
-       [](R& r) { r.mutable_hyperparameters()->set_truncation_psi(0.5); },
+      {"psi without truncation", [](R& r) { r.mutable_hyperparameters()->set_truncation_psi(0.5); },
        grpc::StatusCode::INVALID_ARGUMENT, "applies only to the TRUNCATION and PROJECTION"},
-      {"zero iteration budget",
-       [](R& r) { r.mutable_hyperparameters()->set_iteration_budget(0); },
+      {"zero iteration budget", [](R& r) { r.mutable_hyperparameters()->set_iteration_budget(0); },
        grpc::StatusCode::INVALID_ARGUMENT, "hyperparameters.iteration_budget: 0 is outside"},
       {"class destination for items",
        [](R& r) {
@@ -140,9 +137,8 @@ const std::vector<BadInput>& Cases() {
        grpc::StatusCode::INVALID_ARGUMENT, "legal_ground_text: contains a control character"},
       {"subject reference too long", [](R& r) { r.set_subject_reference(Repeat('s', 300)); },
        grpc::StatusCode::INVALID_ARGUMENT, "subject_reference: is 300 bytes; the limit is 256"},
-      {"subject reference with control char",
-       [](R& r) { r.set_subject_reference("ab\ncd"); }, grpc::StatusCode::INVALID_ARGUMENT,
-       "subject_reference: contains a control character"},
+      {"subject reference with control char", [](R& r) { r.set_subject_reference("ab\ncd"); },
+       grpc::StatusCode::INVALID_ARGUMENT, "subject_reference: contains a control character"},
       {"forget_unmatched for class",
        [](R& r) {
          r.mutable_class_target()->set_label(1);

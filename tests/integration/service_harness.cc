@@ -157,7 +157,6 @@ ServerProcess::ServerProcess(const std::string& database_url, const std::string&
   std::vector<std::string> argv = {ServerBinary(),
                                    "--listen=127.0.0.1:0",
                                    absl::StrCat("--metrics-listen=127.0.0.1:", metrics_port_),
-                                   "--insecure",
                                    "--database-url=" + database_url,
                                    "--state-dir=" + state_dir,
                                    "--subject-salt=test-salt-0123456789",
@@ -165,6 +164,7 @@ ServerProcess::ServerProcess(const std::string& database_url, const std::string&
                                    "--watch-poll-ms=50",
                                    "--shutdown-grace-s=5",
                                    "--log-level=debug"};
+  if (options.tls_root_pem.empty()) argv.push_back("--insecure");
   for (const auto& a : options.extra_args) argv.push_back(a);
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -198,8 +198,16 @@ ServerProcess::ServerProcess(const std::string& database_url, const std::string&
     Kill();
     throw std::runtime_error("lethe-server did not start: " + LogTail());
   }
-  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
-                                 grpc::InsecureChannelCredentials());
+  if (options.tls_root_pem.empty()) {
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_root_pem;
+    ssl.pem_cert_chain = options.client_cert_pem;
+    ssl.pem_private_key = options.client_key_pem;
+    channel_ = grpc::CreateChannel(absl::StrCat("localhost:", port_), grpc::SslCredentials(ssl));
+  }
 }
 
 ServerProcess::~ServerProcess() { Kill(); }
@@ -231,10 +239,10 @@ std::string ServerProcess::LogTail() const {
 std::string CreateTokenCli(const std::string& database_url, const std::string& state_dir,
                            const std::string& role, const std::string& name) {
   std::string out;
-  int rc = RunCommand({ServerBinary(), "token", "create", "--role", role, "--name", name,
-                       "--database-url=" + database_url, "--state-dir=" + state_dir,
-                       "--log-level=error"},
-                      &out);
+  int rc = RunCommand(
+      {ServerBinary(), "token", "create", "--role", role, "--name", name,
+       "--database-url=" + database_url, "--state-dir=" + state_dir, "--log-level=error"},
+      &out);
   if (rc != 0) throw std::runtime_error("token create failed: " + out);
   // The secret is the last line.
   while (!out.empty() && out.back() == '\n') out.pop_back();
@@ -333,22 +341,23 @@ FakeModel WriteFakeModel(const std::string& dir, const std::string& name, int tr
   files["discriminator.pt"] = Sha256Hex("fake discriminator " + name);
   manifest["files"] = files;
   WriteFileAtomic(m.checkpoint_dir + "/manifest.json", manifest.Dump(2));
-  if (with_sample) WritePngFile(m.checkpoint_dir + "/sample.png", [] {
-    Image8 img;
-    img.width = 8;
-    img.height = 8;
-    img.channels = 1;
-    img.pixels.assign(64, 200);
-    return img;
-  }());
+  if (with_sample)
+    WritePngFile(m.checkpoint_dir + "/sample.png", [] {
+      Image8 img;
+      img.width = 8;
+      img.height = 8;
+      img.channels = 1;
+      img.pixels.assign(64, 200);
+      return img;
+    }());
   std::string tsv = "# item_id\tsha256\tlabel\tsplit\n";
   for (int i = 0; i < train_items; ++i) {
     absl::StrAppend(&tsv, "train/", i, "\t", FakePixelsSha256(i), "\t", i % m.num_classes,
                     "\ttrain\n");
   }
   for (int i = 0; i < test_items; ++i) {
-    absl::StrAppend(&tsv, "test/", i, "\t", FakePixelsSha256(1000000 + i), "\t",
-                    i % m.num_classes, "\ttest\n");
+    absl::StrAppend(&tsv, "test/", i, "\t", FakePixelsSha256(1000000 + i), "\t", i % m.num_classes,
+                    "\ttest\n");
   }
   WriteFileAtomic(m.items_file, tsv);
   return m;

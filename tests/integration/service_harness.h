@@ -4,6 +4,7 @@
 // manifest) written to a temporary directory. Nothing here depends on LibTorch.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -11,8 +12,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "lethe/v1/audit.grpc.pb.h"
 #include "lethe/v1/common.pb.h"
@@ -55,6 +54,11 @@ class TempDir {
 
 struct ServerOptions {
   std::vector<std::string> extra_args;
+  // Empty: plaintext (--insecure). Otherwise the server runs with these TLS flags in
+  // extra_args and channel() trusts this PEM root (and presents the client pair if set).
+  std::string tls_root_pem;
+  std::string client_cert_pem;
+  std::string client_key_pem;
 };
 
 // lethe-server as a child process.

@@ -15,8 +15,7 @@ TEST_F(ServiceTest, PagingWalksEveryRequestOnceWithOpaqueStableTokens) {
   for (int i = 0; i < 7; ++i) {
     pb::ForgetRequest r;
     ASSERT_TRUE(
-        Submit(token, ItemsRequest(s_->model.name, {"train/" + std::to_string(100 + i)}), &r)
-            .ok());
+        Submit(token, ItemsRequest(s_->model.name, {"train/" + std::to_string(100 + i)}), &r).ok());
     submitted.insert(r.id());
   }
   pb::ListForgetRequestsRequest req;
@@ -114,10 +113,12 @@ TEST_F(ServiceTest, CancelQueuedRequestDropsUploadsAndIsAudited) {
   EXPECT_EQ(cancelled.state(), pb::REQUEST_STATE_CANCELLED);
   EXPECT_TRUE(cancelled.has_completed_at());
   EXPECT_EQ(s_->db.Query("SELECT count(*) FROM request_items WHERE image IS NOT NULL AND "
-                         "request_id = '" + r.id() + "'"),
+                         "request_id = '" +
+                         r.id() + "'"),
             "0");
   EXPECT_EQ(s_->db.Query("SELECT payload->>'reason' FROM audit_log WHERE action = "
-                         "'request.cancelled' AND request_id = '" + r.id() + "'"),
+                         "'request.cancelled' AND request_id = '" +
+                         r.id() + "'"),
             "submitted by mistake");
   // Cancelling again: it is finished.
   st = s_->unlearning->CancelForgetRequest(Ctx(s_->dpo).get(), cancel, &cancelled);
@@ -146,14 +147,16 @@ TEST_F(ServiceTest, WatchStreamsProgressAndEndsAtTerminalState) {
   std::thread worker([&] {
     // Plays the worker: running with progress, then completed.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    s_->db.Exec("UPDATE forget_requests SET state = 'running', phase = 'unlearning', progress = "
-                "'{\"phase\": \"unlearning\", \"fraction\": 0.5, \"iteration\": 20, "
-                "\"iteration_budget\": 40, \"metrics\": {\"auc_u\": 0.71}}' WHERE id = '" +
-                r.id() + "'");
+    s_->db.Exec(
+        "UPDATE forget_requests SET state = 'running', phase = 'unlearning', progress = "
+        "'{\"phase\": \"unlearning\", \"fraction\": 0.5, \"iteration\": 20, "
+        "\"iteration_budget\": 40, \"metrics\": {\"auc_u\": 0.71}}' WHERE id = '" +
+        r.id() + "'");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    s_->db.Exec("UPDATE forget_requests SET state = 'completed', completed_at = now(), result = "
-                "'{\"model_version\": 7, \"report\": {\"auc_u\": 0.83}}' WHERE id = '" +
-                r.id() + "'");
+    s_->db.Exec(
+        "UPDATE forget_requests SET state = 'completed', completed_at = now(), result = "
+        "'{\"model_version\": 7, \"report\": {\"auc_u\": 0.83}}' WHERE id = '" +
+        r.id() + "'");
   });
   pb::WatchForgetRequestRequest w;
   w.set_id(r.id());
@@ -220,7 +223,8 @@ TEST_F(ServiceTest, ExtendDeadlineMovesDueDateAndIsRecorded) {
   EXPECT_EQ(out.due_at().seconds() - r.due_at().seconds(), 30 * 24 * 3600);
   EXPECT_EQ(out.deadline_extension_reason(), "Art. 12(3): number of requests");
   EXPECT_EQ(s_->db.Query("SELECT payload->>'extra_days' FROM audit_log WHERE action = "
-                         "'deadline.extended' AND request_id = '" + r.id() + "'"),
+                         "'deadline.extended' AND request_id = '" +
+                         r.id() + "'"),
             "30");
   ext.set_extra_days(31);  // 61 > 60 days in total
   st = s_->unlearning->ExtendDeadline(Ctx(s_->op).get(), ext, &out);

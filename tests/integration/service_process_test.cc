@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/migrations.h"
+#include "engine/base/file_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "service_fixture.h"
 
@@ -25,9 +26,9 @@ TEST(MigrationsTest, ApplyOnAnEmptyDatabaseAndAreNoOpsTheSecondTime) {
   std::string tables = db.Query(
       "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables "
       "WHERE table_schema = 'public'");
-  for (const char* t : {"api_tokens", "audit_head", "audit_log", "dataset_items",
-                        "forget_requests", "job_requests", "jobs", "model_versions", "models",
-                        "request_items", "schema_migrations", "tombstones"}) {
+  for (const char* t :
+       {"api_tokens", "audit_head", "audit_log", "dataset_items", "forget_requests", "job_requests",
+        "jobs", "model_versions", "models", "request_items", "schema_migrations", "tombstones"}) {
     EXPECT_NE(tables.find(t), std::string::npos) << t << " missing from " << tables;
   }
   ASSERT_EQ(RunCommand({ServerBinary(), "migrate", "--database-url=" + db.url(),
@@ -83,8 +84,8 @@ TEST_F(ServiceTest, MetricsScrapeHasEveryMetricName) {
   ASSERT_TRUE(s_->models->ListModels(Ctx(s_->dpo).get(), {}, &models).ok());
   pb::ForgetRequest r;
   ASSERT_TRUE(Submit(s_->dpo, ItemsRequest(s_->model.name, {"train/30"}), &r).ok());
-  s_->db.Exec("UPDATE forget_requests SET due_at = now() - interval '1 day' WHERE id = '" +
-              r.id() + "'");
+  s_->db.Exec("UPDATE forget_requests SET due_at = now() - interval '1 day' WHERE id = '" + r.id() +
+              "'");
   std::string body;
   // The gauges refresh every second in tests.
   for (int i = 0; i < 50; ++i) {
@@ -161,9 +162,8 @@ TEST(ProcessTest, SigtermDrainsInFlightCallsAndExitsZero) {
   auto models = pb::Models::NewStub(server.channel());
   FakeModel model = WriteFakeModel(dir.path(), "drain", 20);
   ASSERT_TRUE(RegisterFakeModel(*models, op, model).ok());
-  ASSERT_TRUE(unlearning->SubmitForgetRequest(Ctx(dpo).get(), ItemsRequest("drain", {"train/1"}),
-                                              &r)
-                  .ok());
+  ASSERT_TRUE(
+      unlearning->SubmitForgetRequest(Ctx(dpo).get(), ItemsRequest("drain", {"train/1"}), &r).ok());
   grpc::Status watch_status;
   int updates = 0;
   std::thread watcher([&] {
@@ -186,6 +186,60 @@ TEST(ProcessTest, SigtermDrainsInFlightCallsAndExitsZero) {
   EXPECT_NE(server.LogTail().find("lethe-server stopped"), std::string::npos);
 }
 
+// A self-signed certificate for localhost/127.0.0.1 (also usable as its own CA).
+void MakeCert(const std::string& dir, const std::string& name) {
+  std::string out;
+  int rc = RunCommand({"/bin/sh", "-c",
+                       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                       "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+                           dir + "/" + name + ".key -out " + dir + "/" + name + ".pem"},
+                      &out);
+  ASSERT_EQ(rc, 0) << out;
+}
+
+TEST(ProcessTest, TlsAndClientCertificateVerification) {
+  TestDatabase db;
+  TempDir dir;
+  MakeCert(dir.path(), "server");
+  MakeCert(dir.path(), "client");
+  std::string token = CreateTokenCli(db.url(), dir.path(), "dpo", "tls-dpo");
+  ServerOptions tls;
+  tls.tls_root_pem = ReadFile(dir.path() + "/server.pem");
+  tls.extra_args = {"--tls-cert=" + dir.path() + "/server.pem",
+                    "--tls-key=" + dir.path() + "/server.key"};
+  {
+    ServerProcess server(db.url(), dir.path(), tls);
+    pb::ApiToken who;
+    auto tokens = pb::Tokens::NewStub(server.channel());
+    grpc::Status st = tokens->WhoAmI(Ctx(token).get(), {}, &who);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(who.name(), "tls-dpo");
+    // Plaintext clients get nowhere.
+    auto plain = pb::Tokens::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials()));
+    EXPECT_EQ(plain->WhoAmI(Ctx(token, 2000).get(), {}, &who).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  // With --tls-client-ca, a client must present a certificate signed by that CA.
+  tls.extra_args.push_back("--tls-client-ca=" + dir.path() + "/client.pem");
+  {
+    ServerProcess server(db.url(), dir.path(), tls);
+    pb::ApiToken who;
+    auto anonymous = pb::Tokens::NewStub(server.channel());
+    EXPECT_EQ(anonymous->WhoAmI(Ctx(token, 2000).get(), {}, &who).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  tls.client_cert_pem = ReadFile(dir.path() + "/client.pem");
+  tls.client_key_pem = ReadFile(dir.path() + "/client.key");
+  {
+    ServerProcess server(db.url(), dir.path(), tls);
+    pb::ApiToken who;
+    auto tokens = pb::Tokens::NewStub(server.channel());
+    grpc::Status st = tokens->WhoAmI(Ctx(token).get(), {}, &who);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+  }
+}
+
 TEST(ProcessTest, InvalidConfigurationFailsFastWithAMessage) {
   std::string out;
   EXPECT_EQ(RunCommand({ServerBinary(), "--listen=127.0.0.1:0"}, &out), 2);
@@ -202,12 +256,12 @@ TEST(ProcessTest, UnreachableDatabaseFailsToStartWithUnavailable) {
   TempDir dir;
   std::string out;
   int port = FreePort();
-  int rc = RunCommand({ServerBinary(), "--insecure", "--listen=127.0.0.1:0",
-                       "--metrics-listen=", "--db-connect-timeout-s=2",
-                       "--database-url=postgresql://lethe@127.0.0.1:" + std::to_string(port) +
-                           "/lethe",
-                       "--state-dir=" + dir.path()},
-                      &out);
+  int rc =
+      RunCommand({ServerBinary(), "--insecure", "--listen=127.0.0.1:0",
+                  "--metrics-listen=", "--db-connect-timeout-s=2",
+                  "--database-url=postgresql://lethe@127.0.0.1:" + std::to_string(port) + "/lethe",
+                  "--state-dir=" + dir.path()},
+                 &out);
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("database unavailable"), std::string::npos) << out;
 }

@@ -31,7 +31,8 @@ TEST_F(ServiceTest, SubmitIsDurableQueuedAndReturnsDueDate) {
   EXPECT_EQ(s_->db.Query("SELECT count(*) FROM request_items WHERE request_id = '" + r.id() + "'"),
             "2");
   EXPECT_EQ(s_->db.Query("SELECT count(*) FROM audit_log WHERE action = 'request.received' AND "
-                         "request_id = '" + r.id() + "'"),
+                         "request_id = '" +
+                         r.id() + "'"),
             "1");
   EXPECT_EQ(s_->db.Query("SELECT count(*) FROM audit_log WHERE payload::text LIKE "
                          "'%ticket-4711%'"),
@@ -53,7 +54,8 @@ TEST_F(ServiceTest, SameIdempotencyKeyTwiceReturnsTheSameRequest) {
                          req.request_id() + "'"),
             "1");
   EXPECT_EQ(s_->db.Query("SELECT count(*) FROM audit_log WHERE action = 'request.received' AND "
-                         "request_id = '" + first.id() + "'"),
+                         "request_id = '" +
+                         first.id() + "'"),
             "1");
 }
 
@@ -147,9 +149,9 @@ TEST_F(ServiceTest, UploadedPngIsMatchedToTrainingItemByPixelHash) {
   EXPECT_EQ(r.image_count(), 1);
   EXPECT_EQ(r.unmatched_image_count(), 0);
   // The upload is kept until the request completes.
-  EXPECT_EQ(s_->db.Query("SELECT length(image) FROM request_items WHERE request_id = '" + r.id() +
-                         "'"),
-            std::to_string(img->png().size()));
+  EXPECT_EQ(
+      s_->db.Query("SELECT length(image) FROM request_items WHERE request_id = '" + r.id() + "'"),
+      std::to_string(img->png().size()));
   // Get returns the same items.
   pb::GetForgetRequestRequest get;
   get.set_id(r.id());
@@ -230,8 +232,7 @@ TEST_F(ServiceTest, PngOfWrongDimensionsIsRejected) {
   req.mutable_items()->mutable_images(0)->set_png(EncodePng(img));
   st = Submit(s_->dpo, req, &r);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(st.error_message().find("image is in colour"), std::string::npos)
-      << st.error_message();
+  EXPECT_NE(st.error_message().find("image is in colour"), std::string::npos) << st.error_message();
 }
 
 TEST_F(ServiceTest, ClassRequestChecksLabelAgainstModel) {
@@ -241,8 +242,7 @@ TEST_F(ServiceTest, ClassRequestChecksLabelAgainstModel) {
   pb::ForgetRequest r;
   grpc::Status st = Submit(s_->dpo, req, &r);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(st.error_message().find("class_target.label: 10 is outside [0, 10)"),
-            std::string::npos)
+  EXPECT_NE(st.error_message().find("class_target.label: 10 is outside [0, 10)"), std::string::npos)
       << st.error_message();
   req.mutable_class_target()->set_label(3);
   req.set_substitute(pb::SUBSTITUTE_OTHER_CLASS);

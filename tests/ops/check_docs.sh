@@ -30,15 +30,21 @@ def from_source(path):
     return {m.group(1): {"env": m.group(2), "default": None}
             for m in re.finditer(r'Add(?:String|Int|Double|Bool)\(\s*"([a-z0-9-]+)"\s*,\s*"([A-Z0-9_]*)"', text)}
 
-def from_help(path):
+def from_help(path, source):
+    """Flags of a --help text. A trailing "(default: X)" that the help string itself
+    contains in the source (e.g. "(default: STATE_DIR/models)") is prose, not a default."""
+    source_text = open(f"{root}/{source}").read()
     flags = {}
     lines = open(path).read().splitlines()
     for i, line in enumerate(lines):
         m = re.match(r"^  --([a-z0-9-]+)( VALUE)?(?:  \[\$([A-Z0-9_]+)\])?$", line)
         if m:
             text = lines[i + 1] if i + 1 < len(lines) else ""
-            d = re.search(r"\(default: (.*)\)$", text)
-            flags[m.group(1)] = {"env": m.group(3) or "", "default": d.group(1) if d else ""}
+            d = re.search(r"\(default: ([^()]*)\)$", text)
+            default = d.group(1) if d else ""
+            if d and d.group(0) in source_text and text.count("(default: ") == 1:
+                default = ""
+            flags[m.group(1)] = {"env": m.group(3) or "", "default": default}
     return flags
 
 programs = {
@@ -48,7 +54,7 @@ programs = {
 guide = open(f"{root}/docs/operator-guide.md").read()
 for program, (source, help_key) in programs.items():
     if help_key in helps:
-        flags = from_help(helps[help_key])
+        flags = from_help(helps[help_key], source)
         flags.pop("help", None)
         source_flags = from_source(source)
         if set(flags) - {"help"} != set(source_flags):

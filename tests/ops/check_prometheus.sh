@@ -41,6 +41,54 @@ sys.exit(1 if bad else 0)
 PY
 echo "runbook links: ok"
 
+# The Grafana dashboard: its data source is the provisioned one, panel ids are unique and
+# panels neither overlap nor leave the 24-column grid; the provider loads its directory.
+"$python" - "$root/deploy/grafana" <<'PY'
+import json, sys, yaml
+base = sys.argv[1]
+ds = yaml.safe_load(open(f"{base}/provisioning/datasources/prometheus.yml"))["datasources"]
+uids = {d["uid"] for d in ds if d.get("type") == "prometheus"}
+prov = yaml.safe_load(open(f"{base}/provisioning/dashboards/lethe.yml"))["providers"]
+dash = json.load(open(f"{base}/dashboards/lethe.json"))
+bad = []
+if not dash.get("uid") or not dash.get("title"):
+    bad.append("dashboard has no uid or title")
+if not any(p.get("options", {}).get("path") == "/var/lib/grafana/dashboards" for p in prov):
+    bad.append("dashboard provider does not load /var/lib/grafana/dashboards")
+ids, cells = set(), {}
+for p in dash["panels"]:
+    if p["id"] in ids:
+        bad.append(f"panel id {p['id']} repeated")
+    ids.add(p["id"])
+    g = p["gridPos"]
+    if g["x"] < 0 or g["x"] + g["w"] > 24:
+        bad.append(f"panel {p['title']!r} leaves the grid")
+    for x in range(g["x"], g["x"] + g["w"]):
+        for y in range(g["y"], g["y"] + g["h"]):
+            if (x, y) in cells:
+                bad.append(f"panels {cells[(x, y)]!r} and {p['title']!r} overlap")
+                break
+            cells[(x, y)] = p["title"]
+        else:
+            continue
+        break
+    if p["type"] == "row":
+        continue
+    if not p.get("targets"):
+        bad.append(f"panel {p['title']!r} has no query")
+    for t in [p] + p.get("targets", []):
+        uid = (t.get("datasource") or {}).get("uid")
+        if uid not in uids:
+            bad.append(f"panel {p['title']!r} uses data source {uid!r}, not one of {sorted(uids)}")
+for a in dash.get("annotations", {}).get("list", []):
+    if a.get("expr") and a["datasource"].get("uid") not in uids:
+        bad.append(f"annotation {a.get('name')!r} uses another data source")
+for b in bad:
+    print(b, file=sys.stderr)
+print(f"dashboard: {'FAILED' if bad else 'ok'} ({len(ids)} panels)")
+sys.exit(1 if bad else 0)
+PY
+
 # The extraction that the live test relies on: known names in, label names out.
 names=$("$python" "$root/tests/ops/promql_names.py" list alerts.yml grafana/dashboards/lethe.json)
 for want in lethe_forget_requests_overdue lethe_rpc_requests_total lethe_rpc_duration_seconds_bucket \

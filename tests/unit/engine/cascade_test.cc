@@ -155,7 +155,7 @@ TEST(Cascade, ZeroShotReachesTheDestinationWithoutTouchingRetainedData) {
               res.cascade.initial.logan_auc, res.cascade.last.logan_auc, res.seconds_total);
   EXPECT_TRUE(res.destination_reached);
   EXPECT_GE(res.cascade.last.auc_u, 0.8);
-  EXPECT_NE(res.report.at("probe").at("reference").AsString().find("raw generator"),
+  EXPECT_NE(res.report.at("probe").at("reference").AsString().find("test images"),
             std::string::npos);
   const double fd_before =
       FdOf(world.base.generator, world.train, *world.evaluator, AllClasses(), 1);

@@ -13,6 +13,8 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -35,20 +37,24 @@ namespace fs = std::filesystem;
 
 inline constexpr int kRes = 16;
 inline constexpr int kClasses = 4;
+inline constexpr int64_t kTrainPerClass = 64;
 
 // Class c: 0 horizontal bar, 1 vertical bar, 2 filled square, 3 hollow square, at a random
-// position and brightness, over a texture of its own (every item unique, as real images
-// are), 8-bit gray.
+// position and brightness, over a smooth background ramp of random direction, offset and
+// slope: every item is unique (as real images are) yet learnable by a tiny GAN. 8-bit gray.
 inline std::vector<Image8> ShapeImages(int64_t per_class, uint64_t seed) {
   auto gen = at::detail::createCPUGenerator(seed);
   const int64_t n = per_class * kClasses;
   torch::Tensor pos = torch::randint(1, kRes - 7, {n, 2}, gen, torch::kInt64);
-  torch::Tensor level = torch::randint(170, 256, {n}, gen, torch::kInt64);
-  torch::Tensor texture = torch::randint(0, 60, {n, kRes, kRes}, gen, torch::kInt64);
+  torch::Tensor u = torch::rand({n, 4}, gen, torch::kFloat64);
   std::vector<Image8> out;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t c = i % kClasses;
     const int64_t y = pos[i][0].item<int64_t>(), x = pos[i][1].item<int64_t>();
+    const double level = 150 + 105 * u[i][0].item<double>();
+    const double angle = 6.283185307179586 * u[i][1].item<double>();
+    const double offset = 10 + 40 * u[i][2].item<double>();
+    const double slope = 70 * u[i][3].item<double>() / kRes;
     Image8 img;
     img.width = img.height = kRes;
     img.channels = 1;
@@ -62,8 +68,9 @@ inline std::vector<Image8> ShapeImages(int64_t per_class, uint64_t seed) {
         if (c == 3)
           on = r >= y && r < y + 6 && q >= x && q < x + 6 &&
                (r == y || r == y + 5 || q == x || q == x + 5);
-        img.pixels[size_t(r * kRes + q)] =
-            uint8_t(on ? level[i].item<int64_t>() : texture[i][r][q].item<int64_t>());
+        const double t = (q - kRes / 2.0) * std::cos(angle) + (r - kRes / 2.0) * std::sin(angle);
+        const double background = std::clamp(offset + slope * (t + kRes / 2.0), 0.0, 120.0);
+        img.pixels[size_t(r * kRes + q)] = uint8_t(on ? level : background);
       }
     out.push_back(std::move(img));
   }
@@ -131,7 +138,7 @@ inline World BuildWorld() {
       for (const auto& entry : fs::directory_iterator(parent))
         if (entry.path().filename().string().rfind("unlearn-world-", 0) == 0)
           fs::remove_all(entry.path());
-      WriteSplit(JoinPath(w.data_dir, "train"), 96, 1);
+      WriteSplit(JoinPath(w.data_dir, "train"), kTrainPerClass, 1);
       WriteSplit(JoinPath(w.data_dir, "test"), 32, 2);
       data::Dataset train = data::LoadDataset(w.data_dir, data::Split::kTrain, WorldLoadOptions());
       data::Dataset test = data::LoadDataset(w.data_dir, data::Split::kTest, WorldLoadOptions());

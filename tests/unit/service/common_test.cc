@@ -27,17 +27,17 @@ TEST(FlagSetTest, FlagsOverrideEnvironmentOverrideDefaults) {
   flags.AddInt("max-items", "LETHE_MAX_ITEMS", &items, "items");
   flags.AddBool("insecure", "LETHE_INSECURE", &insecure, "plain");
   flags.AddDouble("ratio", "", &ratio, "r");
-  std::map<std::string, std::string> env = {{"LETHE_LISTEN", "0.0.0.0:9"},
-                                            {"LETHE_MAX_ITEMS", "20"},
-                                            {"LETHE_INSECURE", "true"}};
+  std::map<std::string, std::string> env = {
+      {"LETHE_LISTEN", "0.0.0.0:9"}, {"LETHE_MAX_ITEMS", "20"}, {"LETHE_INSECURE", "true"}};
   auto lookup = [&](const std::string& k) -> std::optional<std::string> {
     auto it = env.find(k);
     if (it == env.end()) return std::nullopt;
     return it->second;
   };
   std::vector<std::string> positional;
-  ASSERT_TRUE(flags.Parse({"--max-items=30", "--ratio", "0.25", "--no-insecure", "extra"},
-                          &positional, lookup)
+  ASSERT_TRUE(flags
+                  .Parse({"--max-items=30", "--ratio", "0.25", "--no-insecure", "extra"},
+                         &positional, lookup)
                   .ok());
   EXPECT_EQ(listen, "0.0.0.0:9");
   EXPECT_EQ(items, 30);
@@ -133,8 +133,8 @@ TEST(AuthTest, Base64UrlRoundTrip) {
 }
 
 TEST(ErrorsTest, ReasonAndMetadataTravelWithTheStatus) {
-  absl::Status s = MakeError(absl::StatusCode::kNotFound, "UNKNOWN_ITEMS", "2 missing",
-                             {{"unknown", "a,b"}});
+  absl::Status s =
+      MakeError(absl::StatusCode::kNotFound, "UNKNOWN_ITEMS", "2 missing", {{"unknown", "a,b"}});
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ErrorReason(s), "UNKNOWN_ITEMS");
   EXPECT_EQ(GetErrorInfo(s)->metadata.at("unknown"), "a,b");
@@ -157,9 +157,9 @@ TEST(PgArrayTest, QuotingAndParsing) {
 
 TEST(DatasetManifestTest, ParsesTsvAndJsonlWithLineNumberedErrors) {
   std::string sha(64, 'a');
-  auto tsv = ParseDatasetManifest("# header\ntrain/0\t" + sha + "\t3\ttrain\n\ntest/0\t" + sha +
-                                      "\t9\ttest\n",
-                                  "items.tsv", 10);
+  auto tsv = ParseDatasetManifest(
+      "# header\ntrain/0\t" + sha + "\t3\ttrain\n\ntest/0\t" + sha + "\t9\ttest\n", "items.tsv",
+      10);
   ASSERT_TRUE(tsv.ok()) << tsv.status();
   ASSERT_EQ(tsv->size(), 2u);
   EXPECT_EQ((*tsv)[1].split, "test");
@@ -195,9 +195,11 @@ TEST(DatasetManifestTest, ParsesTsvAndJsonlWithLineNumberedErrors) {
 
 TEST(CheckpointManifestTest, ValidatesShapeAndFileNames) {
   std::string sha(64, 'b');
-  std::string good = "{\"format_version\":1,\"config\":{\"num_classes\":10,\"resolution\":32,"
-                     "\"img_channels\":1,\"preset\":\"tiny\"},\"dataset\":{\"name\":\"d\","
-                     "\"fingerprint\":\"f\"},\"files\":{\"generator.pt\":\"" + sha + "\"}}";
+  std::string good =
+      "{\"format_version\":1,\"config\":{\"num_classes\":10,\"resolution\":32,"
+      "\"img_channels\":1,\"preset\":\"tiny\"},\"dataset\":{\"name\":\"d\","
+      "\"fingerprint\":\"f\"},\"files\":{\"generator.pt\":\"" +
+      sha + "\"}}";
   auto m = ParseCheckpointManifest(good, "manifest.json");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->num_classes, 10);

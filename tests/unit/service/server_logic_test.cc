@@ -1,9 +1,9 @@
 // Server logic that needs neither a database nor a network: request validation and the
 // canonical body hash, upload checks, status conversion, config validation, model store.
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include <filesystem>
-#include <prometheus/text_serializer.h>
 
 #include "common/errors.h"
 #include "common/metrics.h"
@@ -190,8 +190,9 @@ TEST(MetricsTest, DefinesTheDocumentedNames) {
   EXPECT_NE(out.find("lethe_rpc_requests_total{code=\"OK\",method=\"SubmitForgetRequest\"} 1"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("lethe_rpc_duration_seconds_bucket{method=\"SubmitForgetRequest\",le=\"0.0025\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find("lethe_rpc_duration_seconds_bucket{method=\"SubmitForgetRequest\",le=\"0.0025\"} 1"),
+      std::string::npos)
       << out;
   EXPECT_NE(out.find("lethe_forget_requests{state=\"queued\"} 3"), std::string::npos);
   EXPECT_NE(out.find("lethe_forget_requests{state=\"failed\"} 0"), std::string::npos);
@@ -199,9 +200,9 @@ TEST(MetricsTest, DefinesTheDocumentedNames) {
 }
 
 TEST(ModelStoreTest, PutVerifiesHashesAndIsAtomicAndIdempotent) {
-  std::string root = (std::filesystem::temp_directory_path() /
-                      ("lethe-store-" + std::to_string(::getpid())))
-                         .string();
+  std::string root =
+      (std::filesystem::temp_directory_path() / ("lethe-store-" + std::to_string(::getpid())))
+          .string();
   std::string src = root + "-src";
   MakeDirs(src);
   WriteFileAtomic(src + "/generator.pt", "weights");

@@ -9,7 +9,9 @@ namespace {
 
 TEST(Utf8Test, AcceptsValidAndRejectsMalformed) {
   EXPECT_TRUE(IsValidUtf8("plain"));
-  EXPECT_TRUE(IsValidUtf8("gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(
+      IsValidUtf8("gr\xc3\xbc\xc3\x9f"
+                  "e \xe2\x82\xac \xf0\x9f\x98\x80"));
   EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
   EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
   EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate

@@ -1,0 +1,41 @@
+// TEMPORARY experiment harness (deleted before hand-off).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <chrono>
+#include <cstdlib>
+#include "engine/metrics/fd.h"
+#include "engine/unlearn/unlearn.h"
+#include "tests/unit/engine/unlearn_fixture.h"
+
+namespace lethe::unlearn {
+namespace {
+double Env(const char* k, double d) { const char* v = std::getenv(k); return v ? std::atof(v) : d; }
+std::set<std::string> IdsOf(const data::Dataset& d) { return {d.ids.begin(), d.ids.end()}; }
+
+TEST(ZZExperiment, DISABLED_Item) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto& world = testing::GetWorld();
+  std::printf("world %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  data::Dataset forget = testing::ForgetItems(world.train, int64_t(Env("PER", 4)));
+  data::Dataset retained = world.train.Without(IdsOf(forget));
+  RetainedImages images(retained, IdsOf(forget), int64_t(Env("POOL", forget.size())), 9, torch::kCPU);
+  UnlearnRequest r;
+  r.forget = forget;
+  r.mode = Env("ZERO", 0) > 0 ? Mode::kZeroShot : Mode::kFewShot;
+  r.substitute.kind = SubstituteKind::kAverage;
+  r.cascade.zeta = Env("ZETA", 0.1);
+  r.cascade.lr = Env("LR", 0);
+  r.cascade.alpha_pixel = 1.0;
+  r.cascade.eval_every = int64_t(Env("EVERY", 10));
+  r.cascade.eval_samples = 128;
+  r.cascade.max_iterations = int64_t(Env("ITERS", 100));
+  r.cascade.learning_steps = int64_t(Env("LSTEPS", 1));
+  r.inversion.steps = int64_t(Env("INV", 60));
+  r.seed = 4;
+  UnlearnResult res = Unlearn(world.base, *world.evaluator, r, &images, world.test,
+    [](const Progress& p){ if (p.phase == Phase::kUnlearning && p.iteration % 10 == 0) std::printf("  it %lld %.1fs auc %.3f logan %.3f\n", (long long)p.iteration, p.seconds, p.auc_u, p.logan_auc); });
+  std::printf("%s\n", res.report.at("trace").Dump().c_str());
+  std::printf("seconds %s inv mse %.4f\n", res.report.at("seconds").Dump().c_str(), res.inversion.mean_mse);
+}
+}  // namespace
+}  // namespace lethe::unlearn
