@@ -120,6 +120,8 @@ CREATE INDEX dataset_items_by_label ON dataset_items (model, label) WHERE split 
 -- subject_hash: SHA-256 of the data-subject reference with the server's salt; the
 --           reference itself is never stored.
 -- cancel_requested: set by CancelForgetRequest on a running request; the worker stops.
+-- cancel_reason, extended_reason: free text kept here; the audit log records only its
+--           SHA-256 (free text may name people).
 -- progress: {"phase": "...", "fraction": 0.5, "iteration": 10, "iteration_budget": 400,
 --            "metrics": {"auc_u": 0.7}, "message": "..."} (written by the worker).
 -- result:   {"model_version": 12, "model_version_sha256": "...", "report": {...},
@@ -153,6 +155,7 @@ CREATE TABLE forget_requests (
   unmatched_image_count   integer NOT NULL DEFAULT 0,
   received_at             timestamptz NOT NULL DEFAULT now(),
   due_at                  timestamptz NOT NULL,
+  cancel_reason           text,
   extension_days          integer NOT NULL DEFAULT 0 CHECK (extension_days >= 0),
   extended_reason         text,
   extended_at             timestamptz,

@@ -597,20 +597,21 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Cancel(
     if (immediate) {
       tx.exec_params(
           "UPDATE forget_requests SET state = 'cancelled', cancel_requested = true, "
-          "completed_at = now(), updated_at = now() WHERE id = $1::uuid",
-          id);
+          "cancel_reason = NULLIF($2, ''), completed_at = now(), updated_at = now() "
+          "WHERE id = $1::uuid",
+          id, req.reason());
       // Uploaded images are kept only until the request is finished.
       tx.exec_params("UPDATE request_items SET image = NULL WHERE request_id = $1::uuid", id);
     } else {
       tx.exec_params(
-          "UPDATE forget_requests SET cancel_requested = true, updated_at = now() "
-          "WHERE id = $1::uuid",
-          id);
+          "UPDATE forget_requests SET cancel_requested = true, cancel_reason = NULLIF($2, ''), "
+          "updated_at = now() WHERE id = $1::uuid",
+          id, req.reason());
     }
     Json payload = Json::Object();
     payload["previous_state"] = previous;
     payload["immediate"] = immediate;
-    payload["reason"] = req.reason();
+    payload["reason_sha256"] = Sha256Hex(req.reason());
     AppendAudit(tx, call.principal.Actor(),
                 immediate ? "request.cancelled" : "request.cancel_requested", id, payload);
     return absl::OkStatus();
@@ -665,7 +666,7 @@ absl::StatusOr<pb::ForgetRequest> RequestService::ExtendDeadline(
     payload["extra_days"] = req.extra_days();
     payload["total_extension_days"] = used + req.extra_days();
     payload["due_at_us"] = due[0].as<int64_t>();
-    payload["reason"] = req.reason();
+    payload["reason_sha256"] = Sha256Hex(req.reason());
     AppendAudit(tx, call.principal.Actor(), "deadline.extended", id, payload);
     return absl::OkStatus();
   });

@@ -5,7 +5,6 @@
 // Signals: SIGTERM/SIGINT stop claiming, cancel the running engine at its next iteration
 // and release the job to the queue for another worker (a job already publishing finishes
 // publishing), then exit 0.
-#include <prometheus/exposer.h>
 #include <signal.h>
 
 #include <atomic>
@@ -29,6 +28,7 @@
 #include "worker/job_listener.h"
 #include "worker/job_runner.h"
 #include "worker/job_store.h"
+#include "worker/metrics_endpoint.h"
 #include "worker/worker.h"
 #include "worker/worker_config.h"
 
@@ -134,14 +134,14 @@ int Main(int argc, char** argv) {
   if (!store.ok()) return Fail(std::string(store.status().message()));
 
   WorkerMetrics metrics;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<MetricsEndpoint> endpoint;
   if (!config.metrics_listen.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(config.metrics_listen);
-      exposer->RegisterCollectable(metrics.registry());
-    } catch (const std::exception& e) {
-      return Fail(absl::StrCat("cannot serve /metrics on ", config.metrics_listen, ": ", e.what()));
+    auto started = MetricsEndpoint::Start(config.metrics_listen, metrics.registry());
+    if (!started.ok()) {
+      return Fail(absl::StrCat("cannot serve /metrics: ", started.status().message()));
     }
+    endpoint = std::move(*started);
+    log.Info("serving /metrics", {{"port", endpoint->port()}});
   }
 
   EngineOptions engine;

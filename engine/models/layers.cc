@@ -7,6 +7,8 @@ namespace lethe::models {
 namespace F = torch::nn::functional;
 
 torch::Tensor ToChannelsLast(const torch::Tensor& x) {
+  static bool nchw = getenv("LETHE_NCHW") != nullptr;  // TEMP
+  if (nchw) return x;
   return x.contiguous(torch::MemoryFormat::ChannelsLast);
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/base/sha256.h"
 #include "service_fixture.h"
 
 namespace lethe::testing {
@@ -116,9 +117,12 @@ TEST_F(ServiceTest, CancelQueuedRequestDropsUploadsAndIsAudited) {
                          "request_id = '" +
                          r.id() + "'"),
             "0");
-  EXPECT_EQ(s_->db.Query("SELECT payload->>'reason' FROM audit_log WHERE action = "
+  // The audit log commits to the free-text reason by hash; the text stays on the request.
+  EXPECT_EQ(s_->db.Query("SELECT payload->>'reason_sha256' FROM audit_log WHERE action = "
                          "'request.cancelled' AND request_id = '" +
                          r.id() + "'"),
+            Sha256Hex("submitted by mistake"));
+  EXPECT_EQ(s_->db.Query("SELECT cancel_reason FROM forget_requests WHERE id = '" + r.id() + "'"),
             "submitted by mistake");
   // Cancelling again: it is finished.
   st = s_->unlearning->CancelForgetRequest(Ctx(s_->dpo).get(), cancel, &cancelled);

@@ -25,6 +25,8 @@ TEST(ZZExperiment, DISABLED_Item) {
   r.substitute.kind = SubstituteKind::kAverage;
   r.cascade.zeta = Env("ZETA", 0.1);
   r.cascade.lr = Env("LR", 0);
+  r.cascade.zeta_on_logit = Env("LOGIT", 0) > 0;
+  r.cascade.batch = int64_t(Env("BATCH", 0));
   r.cascade.alpha_pixel = 1.0;
   r.cascade.eval_every = int64_t(Env("EVERY", 10));
   r.cascade.eval_samples = 128;
