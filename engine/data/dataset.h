@@ -66,7 +66,8 @@ Dataset LoadIdx(const std::string& images_path, const std::string& labels_path,
 // "train/<i>" (i counts across the five batches in order) or "test/<i>".
 Dataset LoadCifar10(const std::string& dir, Split split, const LoadOptions& options);
 // A folder with one sub-folder per class (sorted names = labels 0..K-1) of PNG files;
-// ids are `id_prefix` + the files' paths relative to `dir` ("shirt/a.png").
+// ids are `id_prefix` + the files' paths relative to `dir` ("shirt/a.png"). Names starting
+// with '.' are skipped.
 Dataset LoadPngFolder(const std::string& dir, const LoadOptions& options,
                       const std::string& id_prefix = "");
 // Chooses a loader from a spec: "" or "fashion-mnist" = the installed Fashion-MNIST; a

@@ -20,6 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// ".git", ".DS_Store", "._x.png" (macOS metadata) are never data.
+bool IsHidden(const std::string& name) { return !name.empty() && name[0] == '.'; }
+
 bool IsPngName(const std::string& name) {
   if (name.size() < 4) return false;
   std::string ext = name.substr(name.size() - 4);
@@ -51,7 +54,8 @@ Dataset LoadPngFolder(const std::string& dir, const LoadOptions& options,
   std::vector<std::string> classes;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory()) classes.push_back(e.path().filename().string());
+    if (e.is_directory() && !IsHidden(e.path().filename().string()))
+      classes.push_back(e.path().filename().string());
   if (ec) throw Error("cannot list " + dir + ": " + ec.message());
   std::sort(classes.begin(), classes.end());
   if (classes.empty()) throw Error("no class sub-folders in " + dir);
@@ -65,7 +69,8 @@ Dataset LoadPngFolder(const std::string& dir, const LoadOptions& options,
     std::vector<std::string> names;
     const std::string cdir = JoinPath(dir, classes[c]);
     for (const auto& e : fs::directory_iterator(cdir, ec))
-      if (e.is_regular_file() && IsPngName(e.path().filename().string()))
+      if (e.is_regular_file() && IsPngName(e.path().filename().string()) &&
+          !IsHidden(e.path().filename().string()))
         names.push_back(e.path().filename().string());
     if (ec) throw Error("cannot list " + cdir + ": " + ec.message());
     std::sort(names.begin(), names.end());

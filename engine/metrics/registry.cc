@@ -148,6 +148,11 @@ std::vector<double> DiscriminatorScores(models::Discriminator& discriminator,
                                         int64_t batch, torch::Device device) {
   torch::NoGradGuard no_grad;
   const int64_t n = images.size(0);
+  if (batch <= 0) throw Error("score batch must be > 0");
+  // Groups of minibatch-stddev are strided across the batch; a batch larger than the set
+  // would put copies of one image into a group (stddev 0, a score D never saw in training).
+  const int64_t group = std::max<int64_t>(1, discriminator->config().mbstd_group);
+  if (n < batch) batch = n >= group ? n / group * group : n;
   std::vector<double> out;
   out.reserve(size_t(n));
   for (int64_t start = 0; start < n; start += batch) {

@@ -114,10 +114,12 @@ class MetricContext {
   std::map<std::string, std::vector<double>> scores_;
 };
 
-// D's raw logits for `images`, in batches of exactly `batch` (the tail batch is filled up by
-// wrapping around the same set and the extra scores dropped), so every score comes from a
-// batch of the same size drawn from the same set: minibatch-stddev makes a score depend
-// on its batch. Returns N doubles.
+// D's raw logits for `images`. Minibatch-stddev makes a score depend on the other images of
+// its batch, so every score comes from a batch of the same size drawn from the same set,
+// of distinct images: batches of exactly `batch` (the tail filled up by wrapping around to
+// the set's first images, whose extra scores are dropped); a set smaller than `batch` is
+// scored in batches of the largest multiple of D's group size that it fills. Returns N
+// doubles.
 std::vector<double> DiscriminatorScores(models::Discriminator& discriminator,
                                         const torch::Tensor& images, const torch::Tensor& labels,
                                         int64_t batch, torch::Device device);

@@ -230,15 +230,17 @@ class WorkerProcessTest : public ::testing::Test {
     return s == "completed" || s == "failed" || s == "cancelled";
   }
 
-  // Reachable at the first check: the mechanics are under test here, not the method.
-  const std::string kEasy = "{\"destination\": \"forget_auc\", \"destination_threshold\": 0.5}";
+  // Reached within a few checks (the lowest AUC threshold, the hardest push of D): the
+  // service mechanics are under test here, not the method.
+  const std::string kEasy =
+      "{\"destination\": \"forget_auc\", \"destination_threshold\": 0.51, \"fake_label\": -1}";
   // Never reached: a perfect AUC after one iteration.
   const std::string kUnreachable =
       "{\"destination\": \"forget_auc\", \"destination_threshold\": 1.0, \"iteration_budget\": 1}";
   // Long enough to interrupt: many iterations, checked only at the end.
   const std::string kLong =
-      "{\"destination\": \"forget_auc\", \"destination_threshold\": 0.5, \"iteration_budget\": "
-      "2000}";
+      "{\"destination\": \"forget_auc\", \"destination_threshold\": 0.51, \"fake_label\": -1, "
+      "\"iteration_budget\": 2000}";
 
   static EngineAssets* assets_;
   static std::string db_name_, url_, dir_;
@@ -435,8 +437,9 @@ TEST_F(WorkerProcessTest, StaleWorkerResumedAfterTakeoverChangesNothing) {
 
 TEST_F(WorkerProcessTest, TombstonedItemsAndTheirCopiesAreNeverRetainedAgain) {
   auto w = Start("w");
-  // Forget item 0, which has a pixel-identical copy under another id.
-  std::string first = fx_->AddItemsRequest(model_, {Item(assets_->duplicate_of)}, kEasy);
+  // Forget item 0, which has a pixel-identical copy under another id, and two others.
+  std::string first =
+      fx_->AddItemsRequest(model_, {Item(assets_->duplicate_of), Item(2), Item(4)}, kEasy);
   ASSERT_TRUE(WaitUntil([&] { return Terminal(first); }, 60)) << w->Log();
   ASSERT_EQ(State(first), "completed") << w->Log();
   EXPECT_EQ(fx_->Count("SELECT count(*) FROM tombstones WHERE model = '" + model_ +
@@ -446,11 +449,11 @@ TEST_F(WorkerProcessTest, TombstonedItemsAndTheirCopiesAreNeverRetainedAgain) {
       fx_->Scalar(
           "SELECT result->'report'->'data'->>'excluded_items' FROM forget_requests WHERE id = '" +
           first + "'"),
-      "2");  // train/0 and its copy
+      "4");  // train/0, its copy, train/2 and train/4
   // The next job forgets a quarter of the data set, so its retained sample is large.
   std::vector<ItemSpec> many;
   for (int64_t i = 1; i < assets_->train_items && many.size() < 100; i += 3) {
-    if (i != assets_->duplicate) many.push_back(Item(i));
+    if (i != assets_->duplicate && i != 4) many.push_back(Item(i));
   }
   std::string second = fx_->AddItemsRequest(model_, many, kEasy);
   ASSERT_TRUE(WaitUntil([&] { return Terminal(second); }, 90)) << w->Log();
@@ -464,7 +467,7 @@ TEST_F(WorkerProcessTest, TombstonedItemsAndTheirCopiesAreNeverRetainedAgain) {
       "SELECT (result->'report'->'data'->>'retained_items')::bigint FROM forget_requests WHERE id "
       "= '" +
       second + "'");
-  EXPECT_EQ(excluded, int64_t(many.size()) + 2);
+  EXPECT_EQ(excluded, int64_t(many.size()) + 4);
   EXPECT_EQ(retained, assets_->train_items - excluded);
   // ...and no job ever read a forgotten item as retained data.
   std::string served = ReadAll(dir_ + "/served-" + model_ + ".log");
@@ -474,7 +477,8 @@ TEST_F(WorkerProcessTest, TombstonedItemsAndTheirCopiesAreNeverRetainedAgain) {
   std::istringstream lines(served);
   std::string job, id;
   int64_t second_served = 0;
-  std::set<std::string> forgotten = {"train/0", "train/" + std::to_string(assets_->duplicate)};
+  std::set<std::string> forgotten = {"train/0", "train/2", "train/4",
+                                     "train/" + std::to_string(assets_->duplicate)};
   for (const auto& it : many) forgotten.insert(*it.item_id);
   while (lines >> job >> id) {
     EXPECT_NE(id, "train/0");

@@ -266,6 +266,8 @@ TEST(PngFolderLoader, SortedClassFoldersAndRelativeIds) {
   WritePngFile(dir / "shirt/a.png", TestImage(28, 28, 1, 2));
   WritePngFile(dir / "boot/z.png", TestImage(28, 28, 1, 3));
   Write(dir / "boot/notes.txt", "ignored");
+  Write(dir / "boot/._z.png", "macOS metadata, not a PNG");
+  MakeDirs(dir / ".cache");
   Dataset d = LoadDataset(dir.path(), Split::kTrain, LoadOptions{});
   ASSERT_EQ(d.size(), 3);
   EXPECT_EQ(d.num_classes, 2);

@@ -246,6 +246,16 @@ TEST(DiscriminatorScores, EveryBatchHasTheSameSizeAndComesFromTheSameSet) {
   torch::Tensor tail = d->forward(x.index_select(0, wrap), y.index_select(0, wrap));
   for (int i = 0; i < 4; ++i) EXPECT_NEAR(s[size_t(i)], first[i].item<double>(), 1e-5);
   EXPECT_NEAR(s[4], tail[0].item<double>(), 1e-5);
+
+  // A set smaller than the batch: batches of 4 (the group size), never copies in a group.
+  torch::Tensor x6 = torch::rand({6, 1, 16, 16}) * 2 - 1;
+  torch::Tensor y6 = torch::tensor({0, 1, 2, 3, 0, 1}, torch::kInt64);
+  std::vector<double> s6 = DiscriminatorScores(d, x6, y6, 64, torch::kCPU);
+  ASSERT_EQ(s6.size(), 6u);
+  torch::Tensor wrap6 = torch::tensor({4, 5, 0, 1}, torch::kInt64);
+  torch::Tensor tail6 = d->forward(x6.index_select(0, wrap6), y6.index_select(0, wrap6));
+  EXPECT_NEAR(s6[0], d->forward(x6.narrow(0, 0, 4), y6.narrow(0, 0, 4))[0].item<double>(), 1e-5);
+  EXPECT_NEAR(s6[5], tail6[1].item<double>(), 1e-5);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include "engine/metrics/fd.h"
+#include "engine/metrics/class_separation.h"
 #include "engine/unlearn/unlearn.h"
 #include "tests/unit/engine/unlearn_fixture.h"
 
@@ -38,6 +39,42 @@ TEST(ZZExperiment, DISABLED_Item) {
     [](const Progress& p){ if (p.phase == Phase::kUnlearning && p.iteration % 10 == 0) std::printf("  it %lld %.1fs auc %.3f logan %.3f\n", (long long)p.iteration, p.seconds, p.auc_u, p.logan_auc); });
   std::printf("%s\n", res.report.at("trace").Dump().c_str());
   std::printf("seconds %s inv mse %.4f\n", res.report.at("seconds").Dump().c_str(), res.inversion.mean_mse);
+}
+}  // namespace
+}  // namespace lethe::unlearn
+namespace lethe::unlearn {
+namespace {
+TEST(ZZExperiment, DISABLED_Class) {
+  auto& world = testing::GetWorld();
+  const int64_t cu = int64_t(Env("CU", 2));
+  data::Dataset forget = world.train.Subset(world.train.IndicesOfClass(cu));
+  data::Dataset retained = world.train.Without(IdsOf(forget));
+  RetainedImages images(retained, IdsOf(forget), forget.size(), 9, torch::kCPU);
+  UnlearnRequest r;
+  r.kind = RequestKind::kClass;
+  r.forget_class = cu;
+  r.forget = forget;
+  r.mode = Env("ZERO", 0) > 0 ? Mode::kZeroShot : Mode::kFewShot;
+  r.latents = Env("INVERTED", 0) > 0 ? LatentSource::kInverted : LatentSource::kSampled;
+  r.substitute.kind = Env("OTHER", 1) > 0 ? SubstituteKind::kOtherClass : SubstituteKind::kAverage;
+  r.cascade.zeta = Env("ZETA", 0.1);
+  r.cascade.lr = Env("LR", 0);
+  r.cascade.zeta_on_logit = Env("LOGIT", 0) > 0;
+  r.cascade.batch = int64_t(Env("BATCH", 32));
+  r.cascade.alpha_pixel = Env("APIX", 1.0);
+  r.cascade.alpha_perceptual = Env("APER", 0.5);
+  r.cascade.eval_every = int64_t(Env("EVERY", 10));
+  r.cascade.eval_samples = 128;
+  r.cascade.fd_samples = 128;
+  r.cascade.max_iterations = int64_t(Env("ITERS", 100));
+  r.inversion.steps = int64_t(Env("INV", 40));
+  r.destination.class_separation_fd = metrics::ClassSeparationFd(world.train, *world.evaluator, int(cu));
+  r.seed = 4;
+  std::printf("separation %.3f\n", r.destination.class_separation_fd);
+  UnlearnResult res = Unlearn(world.base, *world.evaluator, r, &images, world.test,
+    [](const Progress& p){ if (p.phase == Phase::kUnlearning && p.iteration % 10 == 0) std::printf("  it %lld %.1fs auc %.3f logan %.3f fd_u %.3f\n", (long long)p.iteration, p.seconds, p.auc_u, p.logan_auc, p.fd_u); });
+  std::printf("initial %s\n", res.report.at("probe").at("initial").Dump().c_str());
+  std::printf("seconds %s reached %d\n", res.report.at("seconds").Dump().c_str(), int(res.destination_reached));
 }
 }  // namespace
 }  // namespace lethe::unlearn
