@@ -33,6 +33,24 @@ ServerMetrics::ServerMetrics()
                          .Help("Records in the audit hash chain.")
                          .Register(*registry_)
                          .Add({})),
+      due_soon_(prometheus::BuildGauge()
+                    .Name("lethe_forget_requests_due_soon")
+                    .Help("Open forget requests due within the next 7 days.")
+                    .Register(*registry_)
+                    .Add({})),
+      queue_oldest_age_(prometheus::BuildGauge()
+                            .Name("lethe_forget_queue_oldest_age_seconds")
+                            .Help("Age of the oldest forget request not yet running (0 if none).")
+                            .Register(*registry_)
+                            .Add({})),
+      audit_valid_(prometheus::BuildGauge()
+                       .Name("lethe_audit_chain_valid")
+                       .Help("1 if the last whole-chain audit verification passed, else 0.")
+                       .Register(*registry_)),
+      audit_verified_at_(prometheus::BuildGauge()
+                             .Name("lethe_audit_chain_verified_timestamp_seconds")
+                             .Help("Unix time of the last whole-chain audit verification.")
+                             .Register(*registry_)),
       submit_batch_size_(
           prometheus::BuildHistogram()
               .Name("lethe_submit_batch_size")
@@ -73,6 +91,15 @@ void ServerMetrics::SetRequestsByState(const std::map<std::string, int64_t>& cou
 void ServerMetrics::SetOverdue(int64_t count) { overdue_.Set(double(count)); }
 
 void ServerMetrics::SetAuditRecords(int64_t count) { audit_records_.Set(double(count)); }
+
+void ServerMetrics::SetDueSoon(int64_t count) { due_soon_.Set(double(count)); }
+
+void ServerMetrics::SetQueueOldestAge(double seconds) { queue_oldest_age_.Set(seconds); }
+
+void ServerMetrics::SetAuditVerification(bool valid, double unix_seconds) {
+  audit_valid_.Add({}).Set(valid ? 1.0 : 0.0);
+  audit_verified_at_.Add({}).Set(unix_seconds);
+}
 
 void ServerMetrics::RecordSubmitBatch(int64_t submits, double seconds) {
   submit_batch_size_.Observe(double(submits));

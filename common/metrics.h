@@ -37,6 +37,13 @@ class ServerMetrics {
   void SetOverdue(int64_t count);
   // lethe_audit_records: length of the audit chain.
   void SetAuditRecords(int64_t count);
+  // lethe_forget_requests_due_soon: open requests due within the next 7 days.
+  void SetDueSoon(int64_t count);
+  // lethe_forget_queue_oldest_age_seconds: age of the oldest request not yet running.
+  void SetQueueOldestAge(double seconds);
+  // lethe_audit_chain_valid (1/0) and lethe_audit_chain_verified_timestamp_seconds, set
+  // only once a whole-chain verification has finished (no false alarm at start).
+  void SetAuditVerification(bool valid, double unix_seconds);
   // One group-commit transaction of `submits` forget requests:
   // lethe_submit_batch_size and lethe_submit_commit_duration_seconds.
   void RecordSubmitBatch(int64_t submits, double seconds);
@@ -48,6 +55,10 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>& requests_by_state_;
   prometheus::Gauge& overdue_;
   prometheus::Gauge& audit_records_;
+  prometheus::Gauge& due_soon_;
+  prometheus::Gauge& queue_oldest_age_;
+  prometheus::Family<prometheus::Gauge>& audit_valid_;
+  prometheus::Family<prometheus::Gauge>& audit_verified_at_;
   prometheus::Histogram& submit_batch_size_;
   prometheus::Histogram& submit_commit_duration_;
 

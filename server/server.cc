@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/audit.h"
 #include "common/auth.h"
 #include "common/migrations.h"
 #include "common/status_macros.h"
@@ -178,9 +179,39 @@ void LetheServer::RefreshGauges() {
         metrics_->SetOverdue(tx.exec1("SELECT count(*) FROM forget_requests WHERE state IN "
                                       "('received', 'queued', 'running') AND due_at < now()")[0]
                                  .as<int64_t>());
+        metrics_->SetDueSoon(tx.exec1("SELECT count(*) FROM forget_requests WHERE state IN "
+                                      "('received', 'queued', 'running') AND due_at >= now() AND "
+                                      "due_at < now() + interval '7 days'")[0]
+                                 .as<int64_t>());
+        metrics_->SetQueueOldestAge(
+            tx.exec1("SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(received_at)), 0) "
+                     "FROM forget_requests WHERE state IN ('received', 'queued')")[0]
+                .as<double>());
         metrics_->SetAuditRecords(tx.exec1("SELECT last_seq FROM audit_head")[0].as<int64_t>());
       } catch (const std::exception& e) {
         log_->Warn("gauge refresh failed", {{"error", std::string(e.what())}});
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (!audit_verified_once_ ||
+          now - last_audit_verify_ >= std::chrono::seconds(config_.audit_verify_s)) {
+        try {
+          auto verification = VerifyAuditChain(lease->conn());
+          if (verification.ok()) {
+            metrics_->SetAuditVerification(
+                verification->ok,
+                std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+            if (!verification->ok) {
+              log_->Error("audit chain verification failed",
+                          {{"first_bad_seq", verification->first_bad_seq},
+                           {"reason", verification->reason}});
+            }
+            audit_verified_once_ = true;
+            last_audit_verify_ = now;
+          }
+        } catch (const std::exception& e) {
+          log_->Warn("audit verification failed to run", {{"error", std::string(e.what())}});
+        }
       }
     }
     std::unique_lock<std::mutex> lock(mu_);

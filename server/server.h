@@ -7,6 +7,7 @@
 #include <prometheus/exposer.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -79,6 +80,9 @@ class LetheServer {
   std::condition_variable cv_;
   bool shut_down_ = false;
   std::thread gauges_;
+  // Owned by the gauge thread: when the audit chain was last verified.
+  bool audit_verified_once_ = false;
+  std::chrono::steady_clock::time_point last_audit_verify_;
 };
 
 }  // namespace lethe

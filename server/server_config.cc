@@ -53,6 +53,8 @@ void ServerConfig::RegisterFlags(FlagSet& f) {
            "how often WatchForgetRequest re-reads the request");
   f.AddInt("gauge-refresh-s", "LETHE_GAUGE_REFRESH_S", &gauge_refresh_s,
            "refresh interval of the database-derived gauges");
+  f.AddInt("audit-verify-s", "LETHE_AUDIT_VERIFY_S", &audit_verify_s,
+           "how often the whole audit chain is re-verified for lethe_audit_chain_valid");
   f.AddInt("shutdown-grace-s", "LETHE_SHUTDOWN_GRACE_S", &shutdown_grace_s,
            "on SIGTERM/SIGINT, how long in-flight calls may finish");
   f.AddString("log-level", "LETHE_LOG_LEVEL", &log_level, "debug, info, warn or error");
@@ -94,6 +96,7 @@ absl::Status ServerConfig::Validate() const {
       {"--auth-cache-ms", auth_cache_ms, 0, 3600000},
       {"--watch-poll-ms", watch_poll_ms, 10, 60000},
       {"--gauge-refresh-s", gauge_refresh_s, 1, 3600},
+      {"--audit-verify-s", audit_verify_s, 1, 7 * 86400},
       {"--shutdown-grace-s", shutdown_grace_s, 0, 3600},
   };
   for (const Range& r : ranges) {

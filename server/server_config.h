@@ -47,6 +47,7 @@ struct ServerConfig {
   int64_t auth_cache_ms = 2000;    // how long a verified token is trusted without a lookup
   int64_t watch_poll_ms = 500;     // WatchForgetRequest polling interval
   int64_t gauge_refresh_s = 15;    // DB-derived gauges
+  int64_t audit_verify_s = 3600;   // periodic whole-chain verification
   int64_t shutdown_grace_s = 10;   // drain in-flight RPCs for at most this long
   int64_t download_chunk_bytes = 1 << 20;
   std::string log_level = "info";

@@ -7,8 +7,6 @@ namespace lethe::models {
 namespace F = torch::nn::functional;
 
 torch::Tensor ToChannelsLast(const torch::Tensor& x) {
-  static bool nchw = getenv("LETHE_NCHW") != nullptr;  // TEMP
-  if (nchw) return x;
   return x.contiguous(torch::MemoryFormat::ChannelsLast);
 }
 
@@ -37,8 +35,8 @@ torch::Tensor ModulatedConv2d(const torch::Tensor& x, const torch::Tensor& weigh
   const int64_t n = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3);
   const int64_t out = weight.size(0), k = weight.size(2);
   if (!fused) {
-    torch::Tensor y =
-        torch::conv2d(x * styles.view({n, in, 1, 1}), weight, {}, {1, 1}, {k / 2, k / 2});
+    torch::Tensor y = torch::conv2d(ToChannelsLast(x * styles.view({n, in, 1, 1})), weight, {},
+                                    {1, 1}, {k / 2, k / 2});
     if (demodulate) y = y * DemodulationCoefficients(weight, styles).view({n, out, 1, 1});
     return y;
   }
