@@ -165,6 +165,11 @@ int RunEvaluate(int argc, char** argv) {
                 flags.Get("model") + " makes " + std::to_string(model.config.img_channels) + "x" +
                 std::to_string(model.config.resolution));
 
+  if (evaluator.num_classes() != model.config.num_classes)
+    throw Error("evaluator " + flags.Get("evaluator") + " knows " +
+                std::to_string(evaluator.num_classes()) + " classes but model " +
+                flags.Get("model") + " has " + std::to_string(model.config.num_classes));
+
   data::LoadOptions load;
   load.resolution = model.config.resolution;
   load.num_classes = model.config.num_classes;
@@ -174,6 +179,9 @@ int RunEvaluate(int argc, char** argv) {
     throw Error("data set " + full.name + " has " + std::to_string(full.channels()) +
                 " channels but model " + flags.Get("model") + " has " +
                 std::to_string(model.config.img_channels));
+  if (evaluator.info().GetString("dataset_fingerprint", "") != full.Fingerprint())
+    std::fprintf(stderr, "note: evaluator %s was trained on other data than %s\n",
+                 flags.Get("evaluator").c_str(), full.name.c_str());
   data::Dataset test;
   const bool has_test = data::HasTestSplit(spec);
   if (has_test) test = data::LoadDataset(spec, data::Split::kTest, load);

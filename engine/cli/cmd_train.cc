@@ -135,12 +135,13 @@ class FdProbe {
 }  // namespace
 
 int RunTrain(int argc, char** argv) {
-  Flags flags(argc, argv,
-              {"out", "preset", "data", "resolution", "limit", "iterations", "batch", "seed",
-               "device", "threads", "resume", "checkpoint-every", "evaluator", "eval-every",
-               "eval-samples", "log-every", "g-lr", "d-lr", "r1-gamma", "r1-interval",
-               "ema-kimg"},
-              {"help"});
+  Flags flags(
+      argc, argv,
+      {"out",       "preset",      "data",         "resolution", "limit",  "iterations",
+       "batch",     "seed",        "device",       "threads",    "resume", "checkpoint-every",
+       "evaluator", "eval-every",  "eval-samples", "log-every",  "g-lr",   "d-lr",
+       "r1-gamma",  "r1-interval", "ema-kimg"},
+      {"help"});
   if (flags.GetBool("help")) {
     std::fputs(kTrainHelp, stdout);
     return 0;
@@ -180,7 +181,8 @@ int RunTrain(int argc, char** argv) {
   if (!resume.empty()) {
     const std::string manifest_path = JoinPath(resume, models::kManifestFile);
     if (!PathExists(manifest_path)) throw Error("--resume " + resume + ": not a checkpoint");
-    resumed_config = models::ModelConfig::FromJson(Json::Parse(ReadFile(manifest_path)).at("config"));
+    resumed_config =
+        models::ModelConfig::FromJson(Json::Parse(ReadFile(manifest_path)).at("config"));
     if (flags.Has("preset") && flags.Get("preset") != resumed_config->preset)
       throw Error("--preset " + flags.Get("preset") + " differs from the resumed checkpoint's " +
                   resumed_config->preset);
@@ -211,9 +213,9 @@ int RunTrain(int argc, char** argv) {
     data::LoadOptions test_load;
     test_load.resolution = resolution;
     data::Dataset test = data::LoadDataset(spec, data::Split::kTest, test_load);
-    probe = std::make_unique<FdProbe>(flags.Get("evaluator"), test,
-                                      flags.GetInt("eval-samples", 5000), options.device,
-                                      options.seed + 1);
+    probe =
+        std::make_unique<FdProbe>(flags.Get("evaluator"), test, flags.GetInt("eval-samples", 5000),
+                                  options.device, options.seed + 1);
     options.on_eval = [&](int64_t it, train::Generator& g) {
       const auto t0 = Clock::now();
       const double fd = probe->Measure(g);

@@ -47,11 +47,13 @@ Dataset Dataset::Subset(const std::vector<int64_t>& indices) const {
       std::vector<int64_t> shape = images.sizes().vec();
       shape[0] = 0;
       out.images = torch::empty(shape, images.options());
-      out.labels = torch::empty({0}, labels.options());
     } else {
       out.images = images.index_select(0, idx.to(images.device())).contiguous();
-      out.labels = labels.index_select(0, idx.to(labels.device())).contiguous();
     }
+  }
+  if (labels.defined()) {
+    out.labels = indices.empty() ? torch::empty({0}, labels.options())
+                                 : labels.index_select(0, idx.to(labels.device())).contiguous();
   }
   return out;
 }

@@ -23,9 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // Members SaveCheckpoint owns; extra_manifest may not set them.
-const std::set<std::string> kReservedKeys = {"format_version", "config",      "num_classes",
-                                             "w_avg",          "w_class_avg", "created_at",
-                                             "files"};
+const std::set<std::string> kReservedKeys = {"format_version", "config",     "num_classes", "w_avg",
+                                             "w_class_avg",    "created_at", "files"};
 
 void CheckFileName(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
@@ -55,8 +54,7 @@ void Publish(const std::string& tmp, const std::string& dir, bool overwrite) {
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     throw Error("cannot write checkpoint " + dir + ": exists and is not a directory");
   if (IsNonEmptyDirectory(dir)) {
-    if (!overwrite)
-      throw Error("checkpoint directory " + dir + " already exists and is not empty");
+    if (!overwrite) throw Error("checkpoint directory " + dir + " already exists and is not empty");
     if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0)
       throw Error("cannot replace " + dir + ": " + std::strerror(errno));
     fs::remove_all(tmp, ec);  // now holds the previous version
@@ -150,8 +148,7 @@ void SaveCheckpoint(const std::string& dir, const Checkpoint& ckpt,
   MakeDirs(parent);
   std::string tmp_template = target.string() + ".tmp-XXXXXX";
   if (::mkdtemp(tmp_template.data()) == nullptr)
-    throw Error("cannot create temporary directory next to " + dir + ": " +
-                std::strerror(errno));
+    throw Error("cannot create temporary directory next to " + dir + ": " + std::strerror(errno));
   const std::string tmp = tmp_template;
   try {
     for (const auto& [name, bytes] : files) WriteFileAtomic(JoinPath(tmp, name), bytes);

@@ -107,8 +107,7 @@ void ModelConfig::Validate() const {
     fail("img_channels must be 1 or 3, got " + std::to_string(img_channels));
   if (num_classes < 1 || num_classes > 100000)
     fail("num_classes must be in [1, 100000], got " + std::to_string(num_classes));
-  if (z_dim < 1 || w_dim < 1 || embed_dim < 1 || z_dim > 4096 || w_dim > 4096 ||
-      embed_dim > 4096)
+  if (z_dim < 1 || w_dim < 1 || embed_dim < 1 || z_dim > 4096 || w_dim > 4096 || embed_dim > 4096)
     fail("z_dim, w_dim and embed_dim must be in [1, 4096]");
   if (mapping_layers < 1 || mapping_layers > 16) fail("mapping_layers must be in [1, 16]");
   if (channel_base < 1 || channel_max < 1 || channel_max > 4096)

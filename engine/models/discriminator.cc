@@ -18,10 +18,10 @@ DiscriminatorBlockImpl::DiscriminatorBlockImpl(int64_t in_channels, int64_t out_
 
 void DiscriminatorBlockImpl::reset() {
   conv0 = register_module("conv0", EqualConv2d(in_channels_, in_channels_, 3, true, true));
-  conv1 = register_module("conv1",
-                          EqualConv2d(in_channels_, out_channels_, 3, true, true, kSqrtHalf));
-  skip = register_module("skip",
-                         EqualConv2d(in_channels_, out_channels_, 1, false, false, kSqrtHalf));
+  conv1 =
+      register_module("conv1", EqualConv2d(in_channels_, out_channels_, 3, true, true, kSqrtHalf));
+  skip =
+      register_module("skip", EqualConv2d(in_channels_, out_channels_, 1, false, false, kSqrtHalf));
 }
 
 torch::Tensor DiscriminatorBlockImpl::forward(const torch::Tensor& x) {
@@ -35,8 +35,8 @@ torch::Tensor MinibatchStddev(const torch::Tensor& x, int64_t group_size) {
   int64_t g = std::max<int64_t>(1, std::min(group_size, n));
   while (n % g != 0) --g;
   torch::Tensor y = x.reshape({g, n / g, c, h, w});
-  y = (y - y.mean(0)).square().mean(0);                // [N/G, C, H, W] variance over group
-  y = (y + 1e-8).sqrt().mean({1, 2, 3});               // [N/G]
+  y = (y - y.mean(0)).square().mean(0);               // [N/G, C, H, W] variance over group
+  y = (y + 1e-8).sqrt().mean({1, 2, 3});              // [N/G]
   y = y.view({n / g, 1, 1, 1}).repeat({g, 1, h, w});  // [N, 1, H, W]
   return torch::cat({x, y}, 1);
 }
@@ -57,8 +57,8 @@ void DiscriminatorImpl::reset() {
   }
   const int c4 = c.ChannelsAt(4);
   epilogue_conv_ = register_module("epilogue_conv", EqualConv2d(c4 + 1, c4, 3, true, true));
-  epilogue_fc_ = register_module("epilogue_fc",
-                                 EqualLinear(c4 * 16, c4, 0.0, 1.0, /*activate=*/true));
+  epilogue_fc_ =
+      register_module("epilogue_fc", EqualLinear(c4 * 16, c4, 0.0, 1.0, /*activate=*/true));
   out_ = register_module("out", EqualLinear(c4, 1));
   embed_ = register_module("embed", EqualLinear(c.num_classes, c4));
 }
@@ -78,6 +78,13 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x, const torch::Te
   torch::Tensor cmap = embed_(torch::one_hot(labels, c.num_classes).to(h.scalar_type()));
   const double scale = 1.0 / std::sqrt(double(h.size(1)));
   return out_(h).squeeze(1) + (h * cmap).sum(1) * scale;
+}
+
+Discriminator CloneDiscriminator(const Discriminator& d, bool frozen) {
+  Discriminator copy(std::dynamic_pointer_cast<DiscriminatorImpl>(d->clone()));
+  if (frozen)
+    for (auto& p : copy->parameters()) p.requires_grad_(false);
+  return copy;
 }
 
 }  // namespace lethe::models

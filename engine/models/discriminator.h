@@ -57,4 +57,7 @@ class DiscriminatorImpl : public torch::nn::Cloneable<DiscriminatorImpl> {
 };
 TORCH_MODULE(Discriminator);
 
+// A deep copy with its own weights (D0 for zero-shot unlearning's distillation term).
+Discriminator CloneDiscriminator(const Discriminator& d, bool frozen = false);
+
 }  // namespace lethe::models

@@ -25,8 +25,8 @@ void SynthesisBlockImpl::reset() {
     conv0 = register_module("conv0", SynthesisLayer(in_channels_, out_channels_, w_dim_,
                                                     resolution_, /*upsample=*/true));
   }
-  conv1 = register_module(
-      "conv1", SynthesisLayer(out_channels_, out_channels_, w_dim_, resolution_, false));
+  conv1 = register_module("conv1",
+                          SynthesisLayer(out_channels_, out_channels_, w_dim_, resolution_, false));
   torgb = register_module("torgb", ToRgb(out_channels_, img_channels_, w_dim_));
 }
 
@@ -67,9 +67,9 @@ void GeneratorImpl::reset() {
   int in_channels = 0;
   for (int res = 4; res <= c.resolution; res *= 2) {
     const int out_channels = c.ChannelsAt(res);
-    blocks_.push_back(register_module(
-        "b" + std::to_string(res),
-        SynthesisBlock(in_channels, out_channels, c.w_dim, res, c.img_channels)));
+    blocks_.push_back(
+        register_module("b" + std::to_string(res),
+                        SynthesisBlock(in_channels, out_channels, c.w_dim, res, c.img_channels)));
     in_channels = out_channels;
   }
   w_avg_ = register_buffer("w_avg", torch::zeros({c.w_dim}));
@@ -140,6 +140,13 @@ std::vector<torch::Tensor> GeneratorImpl::MappingParameters() const {
   for (const auto& layer : mapping_)
     for (const auto& p : layer->parameters()) params.push_back(p);
   return params;
+}
+
+Generator CloneGenerator(const Generator& g, bool frozen) {
+  Generator copy(std::dynamic_pointer_cast<GeneratorImpl>(g->clone()));
+  if (frozen)
+    for (auto& p : copy->parameters()) p.requires_grad_(false);
+  return copy;
 }
 
 }  // namespace lethe::models

@@ -20,15 +20,14 @@ namespace lethe::models {
 class SynthesisBlockImpl : public torch::nn::Cloneable<SynthesisBlockImpl> {
  public:
   // in_channels == 0 makes the first (4x4) block, which starts from a learned constant.
-  SynthesisBlockImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim,
-                     int64_t resolution, int64_t img_channels);
+  SynthesisBlockImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim, int64_t resolution,
+                     int64_t img_channels);
   void reset() override;
   // x, img: the previous block's features and image (ignored by the first block).
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x,
-                                                  const torch::Tensor& img,
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& img,
                                                   const torch::Tensor& w, NoiseMode noise);
 
-  torch::Tensor const_input;  // [out, 4, 4] (first block only)
+  torch::Tensor const_input;      // [out, 4, 4] (first block only)
   SynthesisLayer conv0{nullptr};  // upsampling layer (not in the first block)
   SynthesisLayer conv1{nullptr};
   ToRgb torgb{nullptr};
@@ -72,10 +71,14 @@ class GeneratorImpl : public torch::nn::Cloneable<GeneratorImpl> {
   EqualLinear embed_{nullptr};  // one-hot class -> embed_dim
   std::vector<EqualLinear> mapping_;
   std::vector<SynthesisBlock> blocks_;
-  torch::Tensor w_avg_;                // buffer [w_dim]
-  torch::Tensor w_class_avg_;          // buffer [num_classes, w_dim]
-  torch::Tensor class_mean_samples_;   // buffer int64 scalar; 0 until ComputeClassMeans
+  torch::Tensor w_avg_;               // buffer [w_dim]
+  torch::Tensor w_class_avg_;         // buffer [num_classes, w_dim]
+  torch::Tensor class_mean_samples_;  // buffer int64 scalar; 0 until ComputeClassMeans
 };
 TORCH_MODULE(Generator);
+
+// A deep copy with its own weights and buffers (G0 for zero-shot unlearning, the EMA).
+// frozen = true turns off requires_grad on every parameter of the copy.
+Generator CloneGenerator(const Generator& g, bool frozen = false);
 
 }  // namespace lethe::models

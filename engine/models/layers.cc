@@ -42,8 +42,8 @@ torch::Tensor ModulatedConv2d(const torch::Tensor& x, const torch::Tensor& weigh
   }
   torch::Tensor wm = weight.unsqueeze(0) * styles.view({n, 1, in, 1, 1});  // [N, O, I, k, k]
   if (demodulate) wm = wm * (wm.square().sum({2, 3, 4}, /*keepdim=*/true) + 1e-8).rsqrt();
-  torch::Tensor y = torch::conv2d(x.reshape({1, n * in, h, w}), wm.reshape({n * out, in, k, k}),
-                                  {}, {1, 1}, {k / 2, k / 2}, {1, 1}, n);
+  torch::Tensor y = torch::conv2d(x.reshape({1, n * in, h, w}), wm.reshape({n * out, in, k, k}), {},
+                                  {1, 1}, {k / 2, k / 2}, {1, 1}, n);
   return y.reshape({n, out, h, w});
 }
 
@@ -87,7 +87,8 @@ EqualConv2dImpl::EqualConv2dImpl(int64_t in_channels, int64_t out_channels, int6
 }
 
 void EqualConv2dImpl::reset() {
-  weight = register_parameter("weight", torch::randn({out_channels_, in_channels_, kernel_, kernel_}));
+  weight =
+      register_parameter("weight", torch::randn({out_channels_, in_channels_, kernel_, kernel_}));
   if (has_bias_) bias = register_parameter("bias", torch::zeros({out_channels_}));
 }
 

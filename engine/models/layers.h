@@ -88,14 +88,14 @@ TORCH_MODULE(EqualConv2d);
 // demodulation, noise injection, bias, leaky ReLU.
 class SynthesisLayerImpl : public torch::nn::Cloneable<SynthesisLayerImpl> {
  public:
-  SynthesisLayerImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim,
-                     int64_t resolution, bool upsample);
+  SynthesisLayerImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim, int64_t resolution,
+                     bool upsample);
   void reset() override;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& w, NoiseMode noise);
 
-  EqualLinear affine{nullptr};  // w -> input styles, bias initialised to 1
-  torch::Tensor weight;         // [out, in, 3, 3], N(0, 1); demodulation makes it scale-free
-  torch::Tensor bias;           // [out]
+  EqualLinear affine{nullptr};   // w -> input styles, bias initialised to 1
+  torch::Tensor weight;          // [out, in, 3, 3], N(0, 1); demodulation makes it scale-free
+  torch::Tensor bias;            // [out]
   torch::Tensor noise_strength;  // scalar, starts at 0
   torch::Tensor noise_const;     // buffer [1, 1, R, R]
 

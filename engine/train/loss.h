@@ -10,8 +10,7 @@ namespace lethe::train {
 torch::Tensor GeneratorLoss(const torch::Tensor& fake_logits);
 
 // Logistic discriminator loss: mean softplus(D(fake)) + mean softplus(-D(real)).
-torch::Tensor DiscriminatorLoss(const torch::Tensor& real_logits,
-                                const torch::Tensor& fake_logits);
+torch::Tensor DiscriminatorLoss(const torch::Tensor& real_logits, const torch::Tensor& fake_logits);
 // The "generated images are fake" half alone (the unlearning losses add their own real
 // terms to it).
 torch::Tensor FakeLoss(const torch::Tensor& fake_logits);

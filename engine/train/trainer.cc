@@ -117,7 +117,7 @@ Trainer::Trainer(const models::ModelConfig& config, const TrainOptions& options)
   d_ = Discriminator(config_);
   g_->to(options_.device);
   d_->to(options_.device);
-  g_ema_ = Generator(std::dynamic_pointer_cast<models::GeneratorImpl>(g_->clone()));
+  g_ema_ = models::CloneGenerator(g_);
   Init();
 }
 
@@ -142,7 +142,7 @@ Trainer::Trainer(const models::Checkpoint& checkpoint, const TrainOptions& optio
     LoadState(checkpoint);
   } else {
     SeedRngs(options_.seed);
-    g_ = Generator(std::dynamic_pointer_cast<models::GeneratorImpl>(g_ema_->clone()));
+    g_ = models::CloneGenerator(g_ema_);
     Init();
   }
 }
@@ -155,7 +155,8 @@ void Trainer::Init() {
   ema_params_.clear();
   ema_buffers_.clear();
   auto trained = g_->named_parameters();
-  for (auto& item : g_ema_->named_parameters()) ema_params_.emplace_back(item.value(), trained[item.key()]);
+  for (auto& item : g_ema_->named_parameters())
+    ema_params_.emplace_back(item.value(), trained[item.key()]);
   auto trained_buffers = g_->named_buffers();
   for (auto& item : g_ema_->named_buffers()) {
     // Class means are computed for the served model after training, not tracked.
@@ -359,8 +360,8 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
   const auto start = Clock::now();
   ValidateOptions(options);
   if (train.size() == 0) throw Error("training set " + train.name + " is empty");
-  if (!train.images.defined() || train.images.dim() != 4 ||
-      train.images.size(0) != train.size() || train.labels.size(0) != train.size())
+  if (!train.images.defined() || train.images.dim() != 4 || train.images.size(0) != train.size() ||
+      train.labels.size(0) != train.size())
     throw Error("training set " + train.name + " is malformed (images/labels/ids disagree)");
 
   std::unique_ptr<Trainer> trainer;
@@ -375,16 +376,14 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
   }
   const models::ModelConfig& c = trainer->config();
   if (train.channels() != c.img_channels || train.resolution() != c.resolution)
-    throw Error("training set " + train.name + " has " + std::to_string(train.channels()) +
-                "x" + std::to_string(train.resolution()) + "x" +
-                std::to_string(train.resolution()) + " images but the model expects " +
-                std::to_string(c.img_channels) + "x" + std::to_string(c.resolution) + "x" +
-                std::to_string(c.resolution));
+    throw Error("training set " + train.name + " has " + std::to_string(train.channels()) + "x" +
+                std::to_string(train.resolution()) + "x" + std::to_string(train.resolution()) +
+                " images but the model expects " + std::to_string(c.img_channels) + "x" +
+                std::to_string(c.resolution) + "x" + std::to_string(c.resolution));
   if (train.num_classes != c.num_classes)
     throw Error("training set " + train.name + " has " + std::to_string(train.num_classes) +
                 " classes but the model has " + std::to_string(c.num_classes));
-  if (train.labels.min().item<int64_t>() < 0 ||
-      train.labels.max().item<int64_t>() >= c.num_classes)
+  if (train.labels.min().item<int64_t>() < 0 || train.labels.max().item<int64_t>() >= c.num_classes)
     throw Error("training set " + train.name + " has labels outside [0, num_classes)");
   if (!options.out_dir.empty() && IsDirectory(options.out_dir) &&
       !std::filesystem::is_empty(options.out_dir))
@@ -423,9 +422,8 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
     p.seconds = SecondsSince(start);
     const double done = double(it - first);
     p.iterations_per_second = p.seconds > 0 ? done / p.seconds : 0;
-    p.eta_seconds = p.iterations_per_second > 0
-                        ? double(options.iterations - it) / p.iterations_per_second
-                        : 0;
+    p.eta_seconds =
+        p.iterations_per_second > 0 ? double(options.iterations - it) / p.iterations_per_second : 0;
     p.g_loss = last.g_loss;
     p.d_loss = last.d_loss;
     p.r1_penalty = last.r1_penalty;

@@ -3,9 +3,10 @@
 // speed-ups Lethe reports compare like with like.
 //
 // Reproducibility: the same seed, device and thread count give bit-identical weights.
-// Everything random (initialisation, z, labels' batches, noise) comes from LibTorch's
-// default generators, seeded at the start and saved with resumable checkpoints, so a run
-// resumed from a checkpoint continues exactly as the uninterrupted run would have.
+// Initialisation, z and synthesis noise come from LibTorch's default generators, seeded at
+// the start and saved with resumable checkpoints; batches come from a data::Sampler seeded
+// from the same seed and replayed on resume. A run resumed from a checkpoint therefore
+// continues exactly as the uninterrupted run would have.
 #pragma once
 
 #include <torch/torch.h>
@@ -35,7 +36,7 @@ struct TrainProgress {
   double seconds = 0;      // wall time of this run so far
   double iterations_per_second = 0;
   double eta_seconds = 0;
-  double g_loss = 0;   // means over the iterations since the previous report
+  double g_loss = 0;  // means over the iterations since the previous report
   double d_loss = 0;
   double r1_penalty = 0;  // mean per-sample ||grad||^2 at the last regularisation step
 };
@@ -57,9 +58,9 @@ struct TrainOptions {
   // ema_rampup * images seen (StyleGAN2-ADA's schedule); the EMA is the served model.
   double ema_kimg = 10.0;
   double ema_rampup = 0.05;
-  double w_avg_beta = 0.995;             // running mean of mapped w
-  int64_t class_mean_samples = 4096;     // z per class for w_class_avg after training
-  int64_t checkpoint_every = 0;          // resumable snapshot to OUT.resume; 0 = never
+  double w_avg_beta = 0.995;          // running mean of mapped w
+  int64_t class_mean_samples = 4096;  // z per class for w_class_avg after training
+  int64_t checkpoint_every = 0;       // resumable snapshot to OUT.resume; 0 = never
   int64_t log_every = 100;
   std::string out_dir;      // final checkpoint (must not exist or be empty); "" = none
   std::string resume_from;  // a checkpoint written with training state
@@ -75,11 +76,11 @@ struct TrainResult {
   int64_t iterations = 0;  // completed, counting those before a resume
   int64_t iterations_this_run = 0;
   bool cancelled = false;
-  double seconds = 0;                  // wall time of this run, everything included
-  double train_seconds = 0;            // time inside training steps only
-  double ms_per_iteration = 0;         // train_seconds / iterations_this_run
-  double g_loss = 0, d_loss = 0;       // means over the last log interval
-  std::string checkpoint_dir;          // the final checkpoint ("" if none was written)
+  double seconds = 0;             // wall time of this run, everything included
+  double train_seconds = 0;       // time inside training steps only
+  double ms_per_iteration = 0;    // train_seconds / iterations_this_run
+  double g_loss = 0, d_loss = 0;  // means over the last log interval
+  std::string checkpoint_dir;     // the final checkpoint ("" if none was written)
 };
 
 // Names of the training-state files inside a resumable checkpoint.
@@ -96,8 +97,7 @@ class Trainer {
   // Continues a checkpoint. With its training state (raw G, optimisers, RNG, iteration)
   // the run continues exactly; without it (require_state = false) training starts from
   // its served weights with fresh optimisers, RNGs seeded from options.seed.
-  Trainer(const models::Checkpoint& checkpoint, const TrainOptions& options,
-          bool require_state);
+  Trainer(const models::Checkpoint& checkpoint, const TrainOptions& options, bool require_state);
 
   // One iteration: generate a batch, one D step (logistic loss + lazy R1) on
   // (real, labels) vs. the generated batch, one G step on the same generated batch, EMA

@@ -1,5 +1,7 @@
 // Checkpoints: bit-exact round trip, manifest contents, atomic publication, and refusal
 // of missing, truncated or modified files with a message naming the file.
+#include "engine/models/checkpoint.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <torch/torch.h>
@@ -11,7 +13,6 @@
 #include "engine/base/error.h"
 #include "engine/base/file_util.h"
 #include "engine/base/sha256.h"
-#include "engine/models/checkpoint.h"
 
 namespace lethe::models {
 namespace {
@@ -154,7 +155,8 @@ TEST_F(CheckpointTest, TamperedTruncatedAndMissingFilesAreRefusedByName) {
 
   // A truncated discriminator.
   const std::string b = SaveDefault("truncated");
-  fs::resize_file(JoinPath(b, kDiscriminatorFile), fs::file_size(JoinPath(b, kDiscriminatorFile)) / 2);
+  fs::resize_file(JoinPath(b, kDiscriminatorFile),
+                  fs::file_size(JoinPath(b, kDiscriminatorFile)) / 2);
   err = LoadError(b);
   EXPECT_NE(err.find(kDiscriminatorFile), std::string::npos) << err;
 

@@ -88,8 +88,8 @@ TEST(Generator, ShapesAndRange) {
   EXPECT_GT(img.std().item<double>(), 1e-3);
 
   Generator rgb(Tiny(32, 3, 10));
-  torch::Tensor out = rgb->forward(torch::randn({2, rgb->config().z_dim}),
-                                   torch::tensor({9, 3}, torch::kInt64));
+  torch::Tensor out =
+      rgb->forward(torch::randn({2, rgb->config().z_dim}), torch::tensor({9, 3}, torch::kInt64));
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
 
   EXPECT_THROW(g->Map(torch::randn({2, 7}), torch::zeros({2}, torch::kInt64)), Error);
@@ -166,8 +166,11 @@ TEST(Generator, TruncationAndClassMeans) {
 TEST(Generator, CloneHasIndependentWeightsAndBuffers) {
   torch::manual_seed(3);
   Generator g(Tiny());
-  Generator copy(std::dynamic_pointer_cast<GeneratorImpl>(g->clone()));
+  Generator copy = CloneGenerator(g);
   EXPECT_TRUE(SameParameters(*g, *copy));
+  Generator frozen = CloneGenerator(g, /*frozen=*/true);
+  for (const auto& p : frozen->parameters()) EXPECT_FALSE(p.requires_grad());
+  for (const auto& p : g->parameters()) EXPECT_TRUE(p.requires_grad());
   EXPECT_EQ(copy->config().ToJson(), g->config().ToJson());
   torch::Tensor z = torch::randn({3, g->config().z_dim});
   torch::Tensor labels = torch::tensor({0, 1, 2}, torch::kInt64);
@@ -199,7 +202,8 @@ TEST(Discriminator, ShapesConditioningAndGradients) {
   EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
   for (const auto& p : d->parameters()) ASSERT_TRUE(p.grad().defined());
 
-  Discriminator copy(std::dynamic_pointer_cast<DiscriminatorImpl>(d->clone()));
+  Discriminator copy = CloneDiscriminator(d, /*frozen=*/true);
+  for (const auto& p : copy->parameters()) EXPECT_FALSE(p.requires_grad());
   torch::Tensor xd = x.detach();
   EXPECT_TRUE(torch::equal(copy(xd, labels), d(xd, labels)));
   {

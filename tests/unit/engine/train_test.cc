@@ -258,9 +258,8 @@ TEST(TrainGan, TinyModelLearnsAConditionalDataSet) {
   data::Dataset data = Shapes(128, 16, 3);
   std::vector<torch::Tensor> means;
   for (int c = 0; c < 4; ++c)
-    means.push_back(data.images.index_select(0, torch::nonzero(data.labels == c).flatten())
-                        .flatten(1)
-                        .mean(0));
+    means.push_back(
+        data.images.index_select(0, torch::nonzero(data.labels == c).flatten()).flatten(1).mean(0));
   torch::Tensor class_means = torch::stack(means);
 
   ModelConfig config = ModelConfig::Preset("tiny", 16, 1, 4);
