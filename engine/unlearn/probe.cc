@@ -8,6 +8,7 @@
 #include "engine/base/error.h"
 #include "engine/data/sampler.h"
 #include "engine/metrics/auc.h"
+#include "engine/metrics/registry.h"
 
 namespace lethe::unlearn {
 namespace {
@@ -30,17 +31,7 @@ std::vector<int64_t> ToVector(const torch::Tensor& t) {
 std::vector<double> ScoreImages(models::Discriminator& d, const torch::Tensor& images,
                                 const torch::Tensor& labels, int64_t batch) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  const int64_t n = images.size(0);
-  for (int64_t i = 0; i < n; i += batch) {
-    const int64_t len = std::min(batch, n - i);
-    parts.push_back(d->forward(images.narrow(0, i, len), labels.narrow(0, i, len)));
-  }
-  std::vector<double> out;
-  if (parts.empty()) return out;
-  torch::Tensor all = torch::cat(parts).to(torch::kCPU, torch::kDouble).contiguous();
-  out.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
-  return out;
+  return metrics::DiscriminatorScores(d, images, labels, batch, images.device());
 }
 
 data::Dataset MatchingTestSample(const data::Dataset& test, const torch::Tensor& labels,

@@ -31,7 +31,8 @@ struct ProbeOptions {
   uint64_t seed = 0;
 };
 
-// D's raw logits for `images` in batches of `batch`, as doubles on the CPU.
+// D's raw logits for `images` (metrics::DiscriminatorScores: equal-size batches, so
+// minibatch-stddev treats every image alike), as doubles on the CPU.
 std::vector<double> ScoreImages(models::Discriminator& d, const torch::Tensor& images,
                                 const torch::Tensor& labels, int64_t batch);
 
