@@ -14,6 +14,7 @@
 // worker's peak RSS (VmHWM). Needs LETHE_TEST_DATABASE_URL.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,6 +63,7 @@ std::string Status(pid_t pid, const std::string& key) {
 }
 
 int Run(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::string preset = Arg(argc, argv, "preset", "small");
   const int items = std::atoi(Arg(argc, argv, "items", "64").c_str());
   const int train_iterations = std::atoi(Arg(argc, argv, "train-iterations", "60").c_str());
@@ -143,6 +145,7 @@ int Run(int argc, char** argv) {
   }
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -153,7 +156,9 @@ int Run(int argc, char** argv) {
     _exit(127);
   }
   for (int i = 0; i < 600; ++i) {
-    if (ReadFile(log_path).find("worker started") != std::string::npos) break;
+    if (PathExists(log_path) && ReadFile(log_path).find("worker started") != std::string::npos) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::printf("worker started, VmRSS idle:%s\n", Status(pid, "VmRSS").c_str());

@@ -18,7 +18,12 @@ Json ProgressUpdate::ToJson() const {
     if (std::isfinite(value)) m[name] = value;
   }
   j["metrics"] = m;
-  if (!message.empty()) j["message"] = message;
+  // The API's Progress has no ETA field: the message carries it for watchers.
+  std::string text = message;
+  if (eta_seconds >= 0 && std::isfinite(eta_seconds) && !text.empty()) {
+    text += " (ETA " + std::to_string(int64_t(std::ceil(eta_seconds))) + " s)";
+  }
+  if (!text.empty()) j["message"] = text;
   return j;
 }
 

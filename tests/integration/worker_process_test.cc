@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ class WorkerProcess {
       : log_path_(std::move(log_path)) {
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
       int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
@@ -570,6 +572,37 @@ TEST_F(WorkerProcessTest, MissedDestinationIsEscalatedNeverCompletedSilently) {
   EXPECT_EQ(Production(), before);
   f->Signal(SIGTERM);
   EXPECT_EQ(f->Wait(20), 0);
+}
+
+TEST_F(WorkerProcessTest, RequestThatCannotBeServedFailsPreciselyAndChangesNothing) {
+  auto w = Start("w");
+  // An item the data set does not have (the server matched it against another manifest).
+  std::string missing =
+      fx_->AddItemsRequest(model_, {{"train/99999", testing::Hex64('0'), std::nullopt}}, kEasy);
+  ASSERT_TRUE(WaitUntil([&] { return Terminal(missing); }, 60)) << w->Log();
+  EXPECT_EQ(State(missing), "failed");
+  std::string error =
+      fx_->Scalar("SELECT result->>'error' FROM forget_requests WHERE id = '" + missing + "'");
+  EXPECT_NE(error.find("train/99999"), std::string::npos) << error;
+  // An upload whose bytes do not match the hash recorded at submission.
+  std::string corrupt = fx_->AddItemsRequest(
+      model_, {{std::nullopt, testing::Hex64('1'), testing::NovelImagePng(2)}}, kEasy);
+  ASSERT_TRUE(WaitUntil([&] { return Terminal(corrupt); }, 60)) << w->Log();
+  EXPECT_EQ(State(corrupt), "failed");
+  error = fx_->Scalar("SELECT result->>'error' FROM forget_requests WHERE id = '" + corrupt + "'");
+  EXPECT_NE(error.find("SHA-256"), std::string::npos) << error;
+  // Nothing was published or tombstoned, the uploaded bytes are gone, the worker lives on.
+  EXPECT_EQ(Versions(), 1);
+  EXPECT_EQ(fx_->Count("SELECT count(*) FROM tombstones WHERE model = '" + model_ + "'"), 0);
+  EXPECT_EQ(fx_->Count("SELECT count(*) FROM request_items WHERE image IS NOT NULL AND "
+                       "request_id = '" +
+                       corrupt + "'"),
+            0);
+  std::string ok = fx_->AddItemsRequest(model_, {Item(12), Item(13)}, kEasy);
+  ASSERT_TRUE(WaitUntil([&] { return Terminal(ok); }, 60)) << w->Log();
+  EXPECT_EQ(State(ok), "completed");
+  w->Signal(SIGTERM);
+  EXPECT_EQ(w->Wait(20), 0);
 }
 
 TEST_F(WorkerProcessTest, SigtermReleasesTheRunningJobForAnotherWorker) {

@@ -62,7 +62,7 @@ TEST(ProgressUpdate, StoredFormMatchesWhatTheServerReads) {
   EXPECT_DOUBLE_EQ(j.at("eta_seconds").AsDouble(), 12.5);
   EXPECT_DOUBLE_EQ(j.at("metrics").at("auc_u").AsDouble(), 0.75);
   EXPECT_FALSE(j.at("metrics").Has("bad"));  // JSON has no NaN
-  EXPECT_EQ(j.at("message").AsString(), "cascade");
+  EXPECT_EQ(j.at("message").AsString(), "cascade (ETA 13 s)");
   ProgressUpdate none;
   EXPECT_FALSE(none.ToJson().Has("phase"));
   EXPECT_FALSE(none.ToJson().Has("eta_seconds"));
