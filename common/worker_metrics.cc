@@ -35,6 +35,14 @@ WorkerMetrics::WorkerMetrics()
                         .Help("Time from claiming a job to finishing it, in seconds.")
                         .Register(*registry_)
                         .Add({}, PhaseBuckets())),
+      request_completion_(
+          prometheus::BuildHistogram()
+              .Name("lethe_worker_request_completion_seconds")
+              .Help("Time from a request's receipt to its completion, in seconds.")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{1, 5, 10, 30, 60, 120, 300, 600,
+                                                               1800, 3600, 7200, 21600, 86400,
+                                                               604800, 2592000})),
       iterations_(prometheus::BuildCounter()
                       .Name("lethe_worker_cascade_iterations_total")
                       .Help("Cascade iterations run by this worker.")
@@ -45,6 +53,12 @@ WorkerMetrics::WorkerMetrics()
                       .Help("AUC_u of the last finished cascade (destination: >= 0.8).")
                       .Register(*registry_)
                       .Add({})),
+      last_logan_auc_(prometheus::BuildGauge()
+                          .Name("lethe_worker_last_logan_auc")
+                          .Help("LOGAN AUC_MIA of the last finished cascade (about 0.5: "
+                                "forgotten images look like never-seen ones).")
+                          .Register(*registry_)
+                          .Add({})),
       last_fd_u_(prometheus::BuildGauge()
                      .Name("lethe_worker_last_fd_u")
                      .Help("FD_u of the last finished class cascade.")
@@ -55,6 +69,11 @@ WorkerMetrics::WorkerMetrics()
                      .Help("FD_l (model quality on retained data) of the last published version.")
                      .Register(*registry_)
                      .Add({})),
+      last_fd_l_base_(prometheus::BuildGauge()
+                          .Name("lethe_worker_last_fd_l_base")
+                          .Help("FD_l of the version the last finished job started from.")
+                          .Register(*registry_)
+                          .Add({})),
       lease_renewals_(prometheus::BuildCounter()
                           .Name("lethe_worker_lease_renewals_total")
                           .Help("Successful job lease renewals.")
@@ -82,7 +101,7 @@ WorkerMetrics::WorkerMetrics()
                    .Add({})),
       heartbeat_(prometheus::BuildGauge()
                      .Name("lethe_worker_last_heartbeat_timestamp_seconds")
-                     .Help("Unix time of the last lease renewal.")
+                     .Help("Unix time of the worker's last successful contact with PostgreSQL.")
                      .Register(*registry_)
                      .Add({})),
       busy_(prometheus::BuildGauge()
@@ -108,16 +127,26 @@ void WorkerMetrics::Iterations(int64_t n) {
   if (n > 0) iterations_.Increment(double(n));
 }
 
-void WorkerMetrics::LastDestination(double auc_u, double fd_u, double fd_l) {
-  if (std::isfinite(auc_u) && auc_u >= 0) last_auc_u_.Set(auc_u);
-  if (std::isfinite(fd_u) && fd_u >= 0) last_fd_u_.Set(fd_u);
-  if (std::isfinite(fd_l) && fd_l >= 0) last_fd_l_.Set(fd_l);
+void WorkerMetrics::RequestCompleted(double seconds) { request_completion_.Observe(seconds); }
+
+void WorkerMetrics::LastDestination(double auc_u, double logan_auc, double fd_u, double fd_l,
+                                    double fd_l_base) {
+  auto set = [](prometheus::Gauge& g, double v) {
+    if (std::isfinite(v) && v >= 0) g.Set(v);
+  };
+  set(last_auc_u_, auc_u);
+  set(last_logan_auc_, logan_auc);
+  set(last_fd_u_, fd_u);
+  set(last_fd_l_, fd_l);
+  set(last_fd_l_base_, fd_l_base);
 }
 
 void WorkerMetrics::LeaseRenewed(double unix_seconds) {
   lease_renewals_.Increment();
   heartbeat_.Set(unix_seconds);
 }
+
+void WorkerMetrics::DatabaseContact(double unix_seconds) { heartbeat_.Set(unix_seconds); }
 
 void WorkerMetrics::LeaseLost() { lease_losses_.Increment(); }
 void WorkerMetrics::Published() { published_.Increment(); }

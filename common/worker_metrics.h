@@ -31,9 +31,16 @@ class WorkerMetrics {
   void PhaseDuration(const std::string& phase, double seconds);  // one of kWorkerPhases
   void ClaimWait(double seconds);                                // request received -> job claimed
   void JobDuration(double seconds);                              // claim -> finished
+  void RequestCompleted(double seconds);                         // request received -> COMPLETED
   void Iterations(int64_t iterations);                           // cascade iterations of one job
-  void LastDestination(double auc_u, double fd_u, double fd_l);  // NaN/negative: unchanged
+  // Metrics of the last finished cascade; NaN or negative values leave a gauge unchanged.
+  // fd_l_base is FD_l of the version the job started from.
+  void LastDestination(double auc_u, double logan_auc, double fd_u, double fd_l, double fd_l_base);
+  // A successful lease renewal (also a contact with PostgreSQL).
   void LeaseRenewed(double unix_seconds);
+  // Any successful contact with PostgreSQL (claim attempt, lease renewal): an idle worker
+  // keeps lethe_worker_last_heartbeat_timestamp_seconds fresh too.
+  void DatabaseContact(double unix_seconds);
   void LeaseLost();
   void Published();
   void Purged(int64_t versions);
@@ -46,10 +53,13 @@ class WorkerMetrics {
   prometheus::Family<prometheus::Histogram>& phase_duration_;
   prometheus::Histogram& claim_wait_;
   prometheus::Histogram& job_duration_;
+  prometheus::Histogram& request_completion_;
   prometheus::Counter& iterations_;
   prometheus::Gauge& last_auc_u_;
+  prometheus::Gauge& last_logan_auc_;
   prometheus::Gauge& last_fd_u_;
   prometheus::Gauge& last_fd_l_;
+  prometheus::Gauge& last_fd_l_base_;
   prometheus::Counter& lease_renewals_;
   prometheus::Counter& lease_losses_;
   prometheus::Counter& published_;

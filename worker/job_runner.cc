@@ -256,9 +256,10 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
   }
   if (metrics_ != nullptr) {
     metrics_->Iterations(result->iterations);
-    metrics_->LastDestination(MetricOr(result->metrics_after, "auc_u"),
-                              MetricOr(result->metrics_after, "fd_u"),
-                              MetricOr(result->metrics_after, "fd_l"));
+    metrics_->LastDestination(
+        MetricOr(result->metrics_after, "auc_u"), MetricOr(result->metrics_after, "logan_auc"),
+        MetricOr(result->metrics_after, "fd_u"), MetricOr(result->metrics_after, "fd_l"),
+        MetricOr(result->metrics_before, "fd_l"));
   }
 
   if (!result->destination_reached) {
@@ -334,6 +335,7 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
   if (metrics_ != nullptr) {
     metrics_->PhaseDuration("publishing", Since(t_publish));
     metrics_->Published();
+    for (double seconds : published->completion_seconds) metrics_->RequestCompleted(seconds);
   }
   *outcome = "published";
   LogFields f = fields;

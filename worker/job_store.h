@@ -81,6 +81,7 @@ struct PublishResult {
   int64_t tombstones_added = 0;
   int64_t images_deleted = 0;
   std::vector<std::string> completed_requests;
+  std::vector<double> completion_seconds;  // receipt -> completion, per completed request
 };
 
 class JobStore {

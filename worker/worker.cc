@@ -91,6 +91,11 @@ int64_t Worker::Run() {
       continue;
     }
     failures = 0;
+    if (metrics_ != nullptr) {
+      metrics_->DatabaseContact(
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count());
+    }
     if (result->job) {
       runner_->Run(*result->job);
       ++jobs;

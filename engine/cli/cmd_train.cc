@@ -153,6 +153,8 @@ int RunTrain(int argc, char** argv) {
   const std::string resume = flags.Get("resume");
   if (resume.empty() && !flags.Has("preset"))
     throw Error("missing required flag --preset (or --resume DIR)");
+  // Check the preset's name now rather than after loading the data.
+  if (flags.Has("preset")) models::ModelConfig::Preset(flags.Get("preset"), 32, 1, 10);
   if (IsDirectory(out) && !std::filesystem::is_empty(out))
     throw Error("output directory " + out + " already exists and is not empty");
   if (flags.Has("evaluator") != flags.Has("eval-every"))

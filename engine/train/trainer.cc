@@ -388,6 +388,12 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
   if (!options.out_dir.empty() && IsDirectory(options.out_dir) &&
       !std::filesystem::is_empty(options.out_dir))
     throw Error("output directory " + options.out_dir + " already exists and is not empty");
+  const std::string resume_dir = options.out_dir.empty() ? "" : options.out_dir + ".resume";
+  if (!resume_dir.empty() && PathExists(resume_dir) &&
+      (options.resume_from.empty() || std::filesystem::weakly_canonical(options.resume_from) !=
+                                          std::filesystem::weakly_canonical(resume_dir)))
+    throw Error(resume_dir + " holds the snapshot of an unfinished run; continue it with --resume " +
+                resume_dir + " or remove it");
 
   lethe::Json dataset = lethe::Json::Object();
   dataset["name"] = train.name;
@@ -407,7 +413,6 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
 
   const torch::Tensor images = train.images.to(options.device);
   const torch::Tensor labels = train.labels.to(options.device);
-  const std::string resume_dir = options.out_dir.empty() ? "" : options.out_dir + ".resume";
 
   TrainResult result;
   const int64_t first = trainer->iteration();

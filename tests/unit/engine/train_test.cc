@@ -192,6 +192,14 @@ TEST(TrainGan, ResumeContinuesExactlyAndCheckpointsAreComplete) {
   EXPECT_FALSE(fs::exists(first.out_dir));  // no final model from a cancelled run
   ASSERT_TRUE(fs::exists(first.out_dir + ".resume"));
 
+  // A fresh run into the same output must not clobber the unfinished run's snapshot.
+  try {
+    TrainGan(data, config, first);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unfinished run"), std::string::npos) << e.what();
+  }
+
   TrainOptions second = FastOptions(6);
   second.out_dir = tmp / "resumed";
   second.resume_from = first.out_dir + ".resume";
