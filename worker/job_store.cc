@@ -530,8 +530,11 @@ absl::StatusOr<PublishResult> JobStore::Publish(const JobLease& lease, const Pub
     if (out.completed_requests.empty()) {
       return absl::FailedPreconditionError("the job has no running request to complete");
     }
-    tx.exec_params("UPDATE forget_requests SET progress = $2::jsonb WHERE id = ANY($1::uuid[])",
-                   PgTextArray(out.completed_requests), input.final_progress.Dump());
+    pqxx::result done = tx.exec_params(
+        "UPDATE forget_requests SET progress = $2::jsonb WHERE id = ANY($1::uuid[]) "
+        "RETURNING extract(epoch FROM completed_at - received_at)",
+        PgTextArray(out.completed_requests), input.final_progress.Dump());
+    for (const auto& row : done) out.completion_seconds.push_back(row[0].as<double>());
 
     // Tombstones: every forgotten item, never again retained data.
     std::vector<std::optional<std::string>> item_ids;

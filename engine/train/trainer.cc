@@ -392,7 +392,8 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
   if (!resume_dir.empty() && PathExists(resume_dir) &&
       (options.resume_from.empty() || std::filesystem::weakly_canonical(options.resume_from) !=
                                           std::filesystem::weakly_canonical(resume_dir)))
-    throw Error(resume_dir + " holds the snapshot of an unfinished run; continue it with --resume " +
+    throw Error(resume_dir +
+                " holds the snapshot of an unfinished run; continue it with --resume " +
                 resume_dir + " or remove it");
 
   lethe::Json dataset = lethe::Json::Object();

@@ -341,7 +341,8 @@ TEST_F(WorkerProcessTest, CoalescedRequestsOneVersionBytesDeletedPurgeAuditAndMe
   EXPECT_NE(metrics.find("lethe_worker_jobs_total{outcome=\"published\"} 1"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("lethe_worker_versions_purged_total 1"), std::string::npos);
-  EXPECT_NE(metrics.find("lethe_worker_request_completion_seconds_count 2"), std::string::npos);
+  EXPECT_NE(metrics.find("lethe_worker_request_completion_seconds_count 2"), std::string::npos)
+      << metrics;
   EXPECT_EQ(metrics.find("lethe_worker_last_heartbeat_timestamp_seconds 0\n"), std::string::npos);
   EXPECT_NE(metrics.find("lethe_worker_phase_duration_seconds_count{phase=\"unlearning\"} 1"),
             std::string::npos);

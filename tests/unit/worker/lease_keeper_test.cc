@@ -70,6 +70,7 @@ TEST(LeaseKeeper, RequestedCancellationCancelsTheRun) {
 TEST(LeaseKeeper, DatabaseOutageLongerThanTheLeaseCountsAsLost) {
   CancelToken token;
   std::atomic<int> calls{0};
+  auto start = std::chrono::steady_clock::now();
   LeaseKeeper k(
       [&]() -> absl::StatusOr<HeartbeatResult> {
         ++calls;
@@ -78,9 +79,11 @@ TEST(LeaseKeeper, DatabaseOutageLongerThanTheLeaseCountsAsLost) {
       0.01, 0.1, &token);
   k.Start();
   WaitFor([&] { return token.cancelled(); });
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   k.Stop();
   EXPECT_TRUE(k.lost());
-  EXPECT_GE(calls, 5);  // kept trying for the whole lease first
+  EXPECT_GE(calls, 1);
+  EXPECT_GE(waited, 0.1);  // not before a whole lease went by without a renewal
 }
 
 }  // namespace
