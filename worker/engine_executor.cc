@@ -313,11 +313,28 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
     data::LoadOptions lo;
     lo.resolution = cfg.resolution;
     lo.num_classes = cfg.num_classes;
+    // A model trained on the first N items of a larger source (`train --limit N`) records N;
+    // exactly those items are its training set.
+    int64_t trained_items = -1;
+    if (base.manifest.is_object() && base.manifest.Has("dataset") &&
+        base.manifest.at("dataset").is_object()) {
+      trained_items = base.manifest.at("dataset").GetInt("size", -1);
+    }
 
     // The forget set and the exclusion set, from the full training set.
     ForgetPlan plan;
+    data::Dataset limited_retained;  // set when the training set is a prefix of the source
+    bool limited = false;
     {
-      data::Dataset full = data::LoadDataset(spec, data::Split::kTrain, lo);
+      data::LoadOptions full_options = lo;
+      full_options.limit = trained_items > 0 ? trained_items + 1 : -1;
+      data::Dataset full = data::LoadDataset(spec, data::Split::kTrain, full_options);
+      if (trained_items > 0 && full.size() > trained_items) {
+        std::vector<int64_t> prefix(static_cast<size_t>(trained_items));
+        for (int64_t i = 0; i < trained_items; ++i) prefix[size_t(i)] = i;
+        full = full.Subset(prefix);
+        limited = true;
+      }
       if (!in.model.dataset_fingerprint.empty() &&
           full.Fingerprint() != in.model.dataset_fingerprint) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -384,6 +401,9 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
         plan.class_separation_fd = metrics::ClassSeparationFd(
             full, evaluator, int(plan.forget_class), std::min<int64_t>(2000, full.size()), seed);
       }
+      // With a limit, LoadOptions.exclude would slide the window over items the model never
+      // saw: the retained set is then the training prefix without the excluded items.
+      if (limited) limited_retained = full.Without(plan.exclude);
     }  // the full set is released here
     CheckCancel(cancel);
 
@@ -424,7 +444,9 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
     // Retained data: the training set without anything forgotten, ever.
     data::LoadOptions retained_options = lo;
     retained_options.exclude = plan.exclude;
-    data::Dataset retained = data::LoadDataset(spec, data::Split::kTrain, retained_options);
+    data::Dataset retained = limited
+                                 ? std::move(limited_retained)
+                                 : data::LoadDataset(spec, data::Split::kTrain, retained_options);
     for (const std::string& id : retained.ids) {
       if (plan.exclude.count(id)) {
         return absl::InternalError("the loader returned excluded item " + id);

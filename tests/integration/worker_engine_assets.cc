@@ -68,10 +68,12 @@ void WriteIdx(const std::string& dir, const std::string& stem, int per_class, ui
 
 EngineAssets PrepareEngineAssets(const std::string& root) {
   EngineAssets a;
-  std::string dir = JoinPath(root, "worker-test-assets-v1");
+  std::string dir = JoinPath(root, "worker-test-assets-v2");
   a.data_dir = JoinPath(dir, "data");
   a.evaluator_dir = JoinPath(dir, "evaluator");
   a.checkpoint_dir = JoinPath(dir, "model");
+  a.prefix_checkpoint_dir = JoinPath(dir, "model-prefix");
+  a.prefix_items = 200;
   a.train_items = kTrainPerClass * kClasses;
   a.duplicate_of = 0;
   a.duplicate = a.train_items - kClasses;
@@ -107,6 +109,13 @@ EngineAssets PrepareEngineAssets(const std::string& root) {
     to.log_every = 1000;
     to.out_dir = JoinPath(tmp, "model");
     train::TrainGan(train, cfg, to);
+    data::LoadOptions prefix_options = lo;
+    prefix_options.limit = a.prefix_items;
+    data::Dataset prefix =
+        data::LoadDataset(JoinPath(tmp, "data"), data::Split::kTrain, prefix_options);
+    prefix.name = train.name;
+    to.out_dir = JoinPath(tmp, "model-prefix");
+    train::TrainGan(prefix, cfg, to);
     WriteFileAtomic(JoinPath(tmp, "ready"), "ok\n");
     std::error_code ec;
     std::filesystem::rename(tmp, dir, ec);

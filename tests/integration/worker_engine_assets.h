@@ -15,6 +15,9 @@ struct EngineAssets {
   std::string evaluator_dir;   // trained evaluator
   std::string checkpoint_dir;  // trained tiny GAN (manifest.json, generator.pt, ...)
   std::string digest;          // SHA-256 of its manifest.json
+  // The same GAN trained on the first `prefix_items` training items only (`--limit`).
+  std::string prefix_checkpoint_dir;
+  int64_t prefix_items = 0;
   Json manifest;
   std::string dataset_name;  // as recorded in the manifest ("<dir>/train")
   std::string fingerprint;

@@ -563,11 +563,14 @@ TEST_F(WorkerProcessTest, MissedDestinationIsEscalatedNeverCompletedSilently) {
   auto f = Start("f", {"--eval-every=1", "--on-destination-miss=fail"});
   ASSERT_TRUE(WaitUntil([&] { return Terminal(failing); }, 90)) << f->Log();
   EXPECT_EQ(State(failing), "failed");
+  std::string result =
+      fx_->Scalar("SELECT result::text FROM forget_requests WHERE id = '" + failing + "'");
   EXPECT_EQ(
       fx_->Scalar(
           "SELECT result->'report'->>'destination_reached' FROM forget_requests WHERE id = '" +
           failing + "'"),
-      "false");
+      "false")
+      << result;
   EXPECT_NE(
       fx_->Scalar("SELECT result->'report'->'after'->>'auc_u' FROM forget_requests WHERE id = '" +
                   failing + "'"),
@@ -604,6 +607,44 @@ TEST_F(WorkerProcessTest, RequestThatCannotBeServedFailsPreciselyAndChangesNothi
   std::string ok = fx_->AddItemsRequest(model_, {Item(12), Item(13)}, kEasy);
   ASSERT_TRUE(WaitUntil([&] { return Terminal(ok); }, 60)) << w->Log();
   EXPECT_EQ(State(ok), "completed");
+  w->Signal(SIGTERM);
+  EXPECT_EQ(w->Wait(20), 0);
+}
+
+TEST_F(WorkerProcessTest, ModelTrainedOnAPrefixRetainsOnlyThatPrefix) {
+  // A second model, trained on the first 200 of the 400 items (`train --limit 200`).
+  std::string model = model_ + "-prefix";
+  auto store = DirectoryModelStore::Create(store_dir_);
+  ASSERT_TRUE(store.ok());
+  Json manifest = Json::Parse(ReadFile(JoinPath(assets_->prefix_checkpoint_dir, "manifest.json")));
+  std::map<std::string, std::string> files;
+  for (const auto& [name, sha] : manifest.at("files").items()) files[name] = sha.AsString();
+  std::string digest =
+      Sha256Hex(ReadFile(JoinPath(assets_->prefix_checkpoint_dir, "manifest.json")));
+  auto key = (*store)->PutVersion(model, digest, assets_->prefix_checkpoint_dir, files);
+  ASSERT_TRUE(key.ok()) << key.status();
+  fx_->AddModel(model, digest, *key, 8, 10, manifest.at("dataset").GetString("name", ""),
+                manifest.at("dataset").GetString("fingerprint", ""));
+  auto w = Start("w");
+  std::string req = fx_->AddItemsRequest(model, {Item(3), Item(5), Item(8)}, kEasy);
+  ASSERT_TRUE(WaitUntil([&] { return Terminal(req); }, 60)) << w->Log();
+  ASSERT_EQ(State(req), "completed")
+      << fx_->Scalar("SELECT result::text FROM forget_requests WHERE id = '" + req + "'");
+  EXPECT_EQ(fx_->Scalar("SELECT result->'report'->'data'->>'retained_items' FROM "
+                        "forget_requests WHERE id = '" +
+                        req + "'"),
+            std::to_string(assets_->prefix_items - 3));
+  // Only items of the prefix were served as retained data.
+  std::string job = fx_->Scalar("SELECT job_id FROM job_requests WHERE request_id = '" + req + "'");
+  std::istringstream lines(ReadAll(dir_ + "/served-" + model_ + ".log"));
+  std::string line_job, id;
+  int served = 0;
+  while (lines >> line_job >> id) {
+    if (line_job != job) continue;
+    ++served;
+    EXPECT_LT(std::stoll(id.substr(id.find('/') + 1)), assets_->prefix_items) << id;
+  }
+  EXPECT_GT(served, 0);
   w->Signal(SIGTERM);
   EXPECT_EQ(w->Wait(20), 0);
 }
