@@ -485,6 +485,12 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
       new_g = fresh.generator;
       new_d = fresh.discriminator;
       for (const auto& [k, v] : fresh.manifest.items()) extra_manifest[k] = v;
+      // "dataset" keeps naming the model's training universe (what --data loads and the
+      // registered fingerprint covers); the set actually retrained on is recorded apart.
+      if (fresh.manifest.Has("dataset"))
+        extra_manifest["retrained_on"] = fresh.manifest.at("dataset");
+      extra_manifest["dataset"] =
+          base.manifest.Has("dataset") ? base.manifest.at("dataset") : Json();
       Json dest = Json::Object();
       dest["reached"] = true;
       dest["metric"] = "exact_retraining";
