@@ -54,13 +54,14 @@ struct DestinationRule {
   bool threshold_required;
   double min, max;
   bool min_inclusive;
+  bool max_inclusive;  // the same open/closed bounds the engine enforces
 };
 constexpr DestinationRule kDestinationRules[] = {
-    {pb::DESTINATION_POLICY_UNSPECIFIED, true, true, false, 0, 1, true},
-    {pb::DESTINATION_POLICY_FORGET_AUC, true, true, false, 0.5, 1, true},
-    {pb::DESTINATION_POLICY_NON_MEMBER, true, true, false, 0, 0.5, false},
-    {pb::DESTINATION_POLICY_CLASS_FD_RELATIVE, false, true, false, 0, 100, false},
-    {pb::DESTINATION_POLICY_CLASS_FD_ABSOLUTE, false, true, true, 0, 1e9, false},
+    {pb::DESTINATION_POLICY_UNSPECIFIED, true, true, false, 0, 1, true, true},
+    {pb::DESTINATION_POLICY_FORGET_AUC, true, true, false, 0.5, 1, false, true},
+    {pb::DESTINATION_POLICY_NON_MEMBER, true, true, false, 0, 0.5, false, false},
+    {pb::DESTINATION_POLICY_CLASS_FD_RELATIVE, false, true, false, 0, 100, false, true},
+    {pb::DESTINATION_POLICY_CLASS_FD_ABSOLUTE, false, true, true, 0, 1e9, false, true},
 };
 
 absl::Status CheckHyperparameters(const H& h, bool is_class, pb::Substitute substitute,
@@ -116,7 +117,7 @@ absl::Status CheckHyperparameters(const H& h, bool is_class, pb::Substitute subs
   }
   if (h.has_destination_threshold()) {
     RETURN_IF_ERROR(CheckRange("hyperparameters.destination_threshold", h.destination_threshold(),
-                               rule->min, rule->max, rule->min_inclusive, true));
+                               rule->min, rule->max, rule->min_inclusive, rule->max_inclusive));
   }
   return absl::OkStatus();
 }

@@ -118,7 +118,19 @@ const std::vector<BadInput>& Cases() {
          r.mutable_hyperparameters()->set_destination(pb::DESTINATION_POLICY_FORGET_AUC);
          r.mutable_hyperparameters()->set_destination_threshold(0.3);
        },
-       grpc::StatusCode::INVALID_ARGUMENT, "destination_threshold: 0.3 is outside [0.5, 1]"},
+       grpc::StatusCode::INVALID_ARGUMENT, "destination_threshold: 0.3 is outside (0.5, 1]"},
+      {"AUC threshold exactly 0.5 (never reachable as forgetting)",
+       [](R& r) {
+         r.mutable_hyperparameters()->set_destination(pb::DESTINATION_POLICY_FORGET_AUC);
+         r.mutable_hyperparameters()->set_destination_threshold(0.5);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "destination_threshold: 0.5 is outside (0.5, 1]"},
+      {"non-member tolerance 0.5",
+       [](R& r) {
+         r.mutable_hyperparameters()->set_destination(pb::DESTINATION_POLICY_NON_MEMBER);
+         r.mutable_hyperparameters()->set_destination_threshold(0.5);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "destination_threshold: 0.5 is outside (0, 0.5)"},
       {"threshold without policy",
        [](R& r) { r.mutable_hyperparameters()->set_destination_threshold(0.9); },
        grpc::StatusCode::INVALID_ARGUMENT, "needs an explicit hyperparameters.destination"},
