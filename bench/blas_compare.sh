@@ -35,8 +35,13 @@ for name in reference openblas; do
   # Which libblas.so.3 the dynamic loader really picks with this search path.
   LD_LIBRARY_PATH=$dir ldd "$bench" | awk '/lib(open)?blas|liblapack/ {print $3}' >"$tmp/$name.lib"
   cat /proc/loadavg >"$tmp/$name.load"
-  LD_LIBRARY_PATH=$dir "$bench" --benchmark_filter="$filter" --benchmark_format=json \
-    --benchmark_out="$tmp/$name.json" --benchmark_out_format=json >/dev/null
+  # One process per benchmark, so that each one's peak RSS is its own.
+  i=0
+  while read -r test; do
+    LD_LIBRARY_PATH=$dir "$bench" --benchmark_filter="^${test}\$" --benchmark_format=json \
+      --benchmark_out="$tmp/$name.$i.json" --benchmark_out_format=json >/dev/null
+    i=$((i + 1))
+  done < <("$bench" --benchmark_list_tests --benchmark_filter="$filter")
 done
 
 python3 - "$tmp" <<'PY'
@@ -44,8 +49,14 @@ import json, os, sys
 tmp = sys.argv[1]
 out = {"runs": []}
 for name in ("reference", "openblas"):
-    with open(os.path.join(tmp, name + ".json")) as f:
-        data = json.load(f)
+    parts = sorted((f for f in os.listdir(tmp) if f.startswith(name + ".") and f.endswith(".json")),
+                   key=lambda f: int(f.split(".")[1]))
+    data = {"context": {}, "benchmarks": []}
+    for part in parts:
+        with open(os.path.join(tmp, part)) as f:
+            d = json.load(f)
+        data["context"] = d["context"]
+        data["benchmarks"] += d["benchmarks"]
     libs = open(os.path.join(tmp, name + ".lib")).read().split()
     load = open(os.path.join(tmp, name + ".load")).read().split()[:3]
     out.setdefault("context", {k: data["context"].get(k) for k in ("host_name", "num_cpus", "mhz_per_cpu")})

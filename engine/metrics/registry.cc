@@ -136,6 +136,15 @@ const std::vector<double>& MetricContext::Scores(const std::string& key, const d
       SampleIndices(int64_t(pool.size()), inputs_.max_scored, SeedFor("score/" + key));
   for (int64_t& i : pick) i = pool[size_t(i)];
   if (pick.empty()) throw Error("no images to score in " + set.name);
+  // Score in a seeded random order: minibatch-stddev groups then mix images as they do in
+  // training, whatever the set's order (a class-sorted set would otherwise be scored in
+  // single-class groups and shift every score of that set).
+  torch::Generator order_rng = data::MakeGenerator(SeedFor("score-order/" + key));
+  torch::Tensor order = torch::randperm(int64_t(pick.size()), order_rng, torch::kInt64);
+  std::vector<int64_t> shuffled(pick.size());
+  for (size_t i = 0; i < pick.size(); ++i)
+    shuffled[i] = pick[size_t(order[int64_t(i)].item<int64_t>())];
+  pick.swap(shuffled);
   torch::Tensor idx = torch::tensor(pick, torch::kInt64);
   std::vector<double> scores = DiscriminatorScores(
       const_cast<models::Discriminator&>(inputs_.discriminator), set.images.index_select(0, idx),

@@ -91,7 +91,7 @@ torch::Tensor GeneratorImpl::Map(const torch::Tensor& z, const torch::Tensor& la
   if (truncation_psi != 1.0) {
     torch::Tensor centre =
         HasClassMeans() ? w_class_avg_.index_select(0, labels) : w_avg_.unsqueeze(0);
-    x = centre.lerp(x, truncation_psi);
+    x = centre.lerp(x.to(centre.scalar_type()), truncation_psi);
   }
   return x;
 }
@@ -111,7 +111,7 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor
 
 void GeneratorImpl::UpdateWAvg(const torch::Tensor& w, double beta) {
   torch::NoGradGuard no_grad;
-  w_avg_.copy_(w.detach().mean(0).lerp(w_avg_, beta));
+  w_avg_.copy_(w.detach().to(w_avg_.scalar_type()).mean(0).lerp(w_avg_, beta));
 }
 
 void GeneratorImpl::ComputeClassMeans(int64_t samples_per_class, uint64_t seed) {

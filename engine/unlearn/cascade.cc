@@ -26,7 +26,7 @@ class IndexCycler {
   IndexCycler(int64_t n, uint64_t seed) : n_(n), sampler_(n, seed) {}
   torch::Tensor Next(int64_t batch, torch::Device device) {
     if (batch >= n_) return torch::arange(n_, torch::dtype(torch::kLong).device(device));
-    return sampler_.Next(batch).to(device);
+    return ToDevice(sampler_.Next(batch), device);
   }
 
  private:
@@ -327,7 +327,7 @@ class Cascade {
 int64_t ForgetBatchSize(const UnlearnRequest& request) {
   const int64_t n = request.forget.size();
   if (request.cascade.batch > 0) return request.cascade.batch;
-  return std::max<int64_t>(1, std::min<int64_t>(n, 256));
+  return std::max<int64_t>(1, std::min<int64_t>(n, kDefaultForgetBatch));
 }
 
 CascadeResult RunCascade(CascadeInputs& in, const UnlearnRequest& request, RetainedSource& source,

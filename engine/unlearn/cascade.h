@@ -79,7 +79,10 @@ CascadeResult RunCascade(CascadeInputs& in, const UnlearnRequest& request, Retai
                          DestinationProbe& probe, const ProgressFn& progress = nullptr,
                          const CancelToken* cancel = nullptr);
 
-// The forget batch size actually used: request.cascade.batch, or min(|D_u|, 256).
+// The forget batch size actually used: request.cascade.batch, or min(|D_u|, 64). A fixed
+// batch keeps an iteration's cost independent of |D_u|; larger forget sets are cycled
+// through in shuffled passes.
+inline constexpr int64_t kDefaultForgetBatch = 64;
 int64_t ForgetBatchSize(const UnlearnRequest& request);
 
 }  // namespace lethe::unlearn

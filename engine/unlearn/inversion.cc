@@ -84,7 +84,7 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
       group_options.lr(InversionLr(options, step, options.steps));
       const double noise = w_std * InversionNoise(options, step, options.steps);
       torch::Tensor w_in = w;
-      if (noise > 0) w_in = w + torch::randn(w.sizes(), rng).to(device) * noise;
+      if (noise > 0) w_in = w + ToDevice(torch::randn(w.sizes(), rng), device) * noise;
       torch::Tensor synth = g->Synthesize(w_in, models::NoiseMode::kConst);
       torch::Tensor loss = (synth - x).pow(2).flatten(1).mean(1).sum();
       if (target_features.defined())

@@ -41,7 +41,7 @@ struct CascadeOptions {
   double alpha_perceptual = 0.0;     // weight of the feature distance MSE(φ(S(w_u)), φ(x_s))
   double adversarial_weight = 1.0;   // weight of L_adv(S(w_u))
   double distill_weight = 1.0;       // zero-shot: weight of (D(x_g) − D0(x_g))²
-  int64_t batch = 0;                 // forget codes per iteration; 0 = min(|D_u|, 256)
+  int64_t batch = 0;                 // forget codes per iteration; 0 = min(|D_u|, 64)
   double lr = 0.0;                   // Adam step for G and D; 0 = the base model's
   double beta1 = 0.0, beta2 = 0.99;  // overwritten by the base model's schedule when known
   int64_t learning_steps = 1;        // learning-phase steps per unlearning step

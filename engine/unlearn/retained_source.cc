@@ -4,6 +4,7 @@
 
 #include "engine/base/error.h"
 #include "engine/data/sampler.h"
+#include "engine/unlearn/model_util.h"
 
 namespace lethe::unlearn {
 
@@ -29,9 +30,18 @@ RetainedImages::RetainedImages(const data::Dataset& retained,
 }
 
 RealBatch RetainedImages::Serve(const data::Dataset& from, const torch::Tensor& indices) {
-  data::Batch b = data::GetBatch(from, indices, device_);
-  RealBatch out{b.images, b.labels, {}};
   torch::Tensor idx = indices.to(torch::kCPU, torch::kLong).contiguous();
+  RealBatch out;
+  if (&from == &pool_ && pool_images_.defined()) {
+    // The pool lives on the device: gather there, no blocking copy per step.
+    torch::Tensor on_device = ToDevice(idx, device_);
+    out.images = pool_images_.index_select(0, on_device);
+    out.labels = pool_labels_.index_select(0, on_device);
+  } else {
+    data::Batch b = data::GetBatch(from, idx, device_);
+    out.images = b.images;
+    out.labels = b.labels;
+  }
   const int64_t* p = idx.data_ptr<int64_t>();
   out.ids.reserve(size_t(idx.numel()));
   for (int64_t i = 0; i < idx.numel(); ++i) {
@@ -75,8 +85,8 @@ RealBatch RawGeneratorSamples::Generate(int64_t n, torch::Generator& rng) {
   torch::Tensor z = torch::randn({n, int64_t(g0_->config().z_dim)}, rng);
   torch::Tensor pick = torch::randint(classes_.size(0), {n}, rng, torch::kLong);
   torch::Tensor labels = classes_.index_select(0, pick);
-  z = z.to(device_);
-  labels = labels.to(device_);
+  z = ToDevice(z, device_);
+  labels = ToDevice(labels, device_);
   torch::Tensor images = g0_->forward(z, labels, models::NoiseMode::kRandom);
   return RealBatch{images, labels, {}};
 }

@@ -56,8 +56,9 @@ class RetainedImages : public RetainedSource {
  private:
   RealBatch Serve(const data::Dataset& from, const torch::Tensor& indices);
 
-  data::Dataset pool_;  // what Draw may serve
-  data::Dataset held_;  // what Held may serve
+  data::Dataset pool_;                       // what Draw may serve
+  data::Dataset held_;                       // what Held may serve
+  torch::Tensor pool_images_, pool_labels_;  // the pool on an accelerator (undefined on CPU)
   std::set<std::string> forbidden_;
   torch::Generator rng_;
   torch::Device device_;

@@ -166,7 +166,9 @@ TEST(Cascade, ZeroShotReachesTheDestinationWithoutTouchingRetainedData) {
       FdOf(world.base.generator, world.train, *world.evaluator, AllClasses(), 1);
   const double fd_after = FdOf(res.generator, world.train, *world.evaluator, AllClasses(), 1);
   std::printf("item zero-shot: FD %.3f -> %.3f\n", fd_before, fd_after);
-  EXPECT_LT(fd_after, 2.0 * fd_before + 1.0);
+  // Zero-shot has no real image to anchor D, and degrades the model more (as the paper
+  // reports): the stated bound is 3x here, against 2x for few-shot.
+  EXPECT_LT(fd_after, 3.0 * fd_before + 1.0);
 }
 
 TEST(Cascade, ClassUnlearningPassesTheClassSeparationWithSampledAndInvertedCodes) {
