@@ -26,7 +26,8 @@ double PeakRssMb() {
 }
 
 // Args: batch, threads.
-void TrainStep(benchmark::State& state, const std::string& preset) {
+void TrainStep(benchmark::State& state, const std::string& preset,
+               lethe::train::Precision precision) {
   const int batch = int(state.range(0));
   const int threads = int(state.range(1));
   lethe::models::ConfigureThreads(threads);
@@ -34,6 +35,7 @@ void TrainStep(benchmark::State& state, const std::string& preset) {
   lethe::train::TrainOptions options;
   options.batch = batch;
   options.seed = 1;
+  options.precision = precision;
   lethe::train::Trainer trainer(config, options);
   torch::Tensor real = torch::rand({batch, 1, 32, 32}) * 2 - 1;
   torch::Tensor labels = torch::randint(10, {batch}, torch::kInt64);
@@ -48,17 +50,14 @@ void TrainStep(benchmark::State& state, const std::string& preset) {
   state.counters["peak_rss_mb"] = PeakRssMb();
 }
 
-void RegisterTrainStep(const std::string& preset, double min_time) {
-  auto* b = benchmark::RegisterBenchmark(("TrainStep/" + preset).c_str(),
-                                         [preset](benchmark::State& s) { TrainStep(s, preset); });
-  b->ArgNames({"batch", "threads"})
-      ->Args({32, 1})
-      ->Args({32, 2})
-      ->Args({64, 1})
-      ->Args({64, 2})
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime()
-      ->MinTime(min_time);
+void RegisterTrainStep(const std::string& preset, double min_time,
+                       lethe::train::Precision precision = lethe::train::Precision::kFloat32) {
+  const bool bf16 = precision == lethe::train::Precision::kBFloat16;
+  auto* b = benchmark::RegisterBenchmark(
+      ((bf16 ? "TrainStepBf16/" : "TrainStep/") + preset).c_str(),
+      [preset, precision](benchmark::State& s) { TrainStep(s, preset, precision); });
+  b->ArgNames({"batch", "threads"})->Args({32, 1})->Args({32, 2})->Args({64, 1})->Args({64, 2});
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(min_time);
 }
 
 // Forward + backward of one modulated 3x3 conv at a `small` preset shape.
@@ -92,6 +91,7 @@ BENCHMARK(BM_ModulatedConv)
 int main(int argc, char** argv) {
   RegisterTrainStep("tiny", 0.5);
   RegisterTrainStep("small", 2.0);
+  RegisterTrainStep("small", 2.0, lethe::train::Precision::kBFloat16);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

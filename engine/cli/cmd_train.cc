@@ -38,6 +38,7 @@ constexpr const char* kTrainHelp =
     "         [--seed S] [--device cpu|cuda[:N]] [--threads T] [--checkpoint-every N]\n"
     "         [--evaluator DIR --eval-every N [--eval-samples N]] [--log-every N]\n"
     "         [--g-lr LR] [--d-lr LR] [--r1-gamma G] [--r1-interval K] [--ema-kimg K]\n"
+    "         [--precision fp32|bf16]\n"
     "Trains a conditional StyleGAN2-style GAN on SPEC's training split (default: the\n"
     "installed Fashion-MNIST, padded to 32x32) and writes a checkpoint to DIR. Progress is\n"
     "one updating line on a terminal, JSON lines on stdout otherwise; with --evaluator, the\n"
@@ -140,7 +141,7 @@ int RunTrain(int argc, char** argv) {
       {"out",       "preset",      "data",         "resolution", "limit",  "iterations",
        "batch",     "seed",        "device",       "threads",    "resume", "checkpoint-every",
        "evaluator", "eval-every",  "eval-samples", "log-every",  "g-lr",   "d-lr",
-       "r1-gamma",  "r1-interval", "ema-kimg"},
+       "r1-gamma",  "r1-interval", "ema-kimg",     "precision"},
       {"help"});
   if (flags.GetBool("help")) {
     std::fputs(kTrainHelp, stdout);
@@ -170,6 +171,7 @@ int RunTrain(int argc, char** argv) {
   options.r1_gamma = flags.GetDouble("r1-gamma", options.r1_gamma);
   options.r1_interval = int(flags.GetInt("r1-interval", options.r1_interval));
   options.ema_kimg = flags.GetDouble("ema-kimg", options.ema_kimg);
+  options.precision = train::ParsePrecision(flags.Get("precision", "fp32"));
   options.checkpoint_every = flags.GetInt("checkpoint-every", 1000);
   options.log_every = flags.GetInt("log-every", 0);
   options.eval_every = flags.GetInt("eval-every", 0);
@@ -282,10 +284,10 @@ int RunTrain(int argc, char** argv) {
   summary["preset"] = config.preset;
   if (result.cancelled) {
     summary["event"] = "interrupted";
-    summary["resume"] = out + ".resume";
+    summary["resume"] = train::ResumeDirFor(out);
     PrintJsonLine(summary);
-    std::fprintf(stderr, "interrupted at iteration %lld; continue with --resume %s.resume\n",
-                 static_cast<long long>(result.iterations), out.c_str());
+    std::fprintf(stderr, "interrupted at iteration %lld; continue with --resume %s\n",
+                 static_cast<long long>(result.iterations), train::ResumeDirFor(out).c_str());
     return 130;
   }
   summary["out"] = result.checkpoint_dir;

@@ -143,7 +143,8 @@ void SaveCheckpoint(const std::string& dir, const Checkpoint& ckpt,
   for (const auto& [name, bytes] : files) hashes[name] = Sha256Hex(bytes);
   manifest["files"] = hashes;
 
-  const fs::path target = fs::absolute(dir).lexically_normal();
+  fs::path target = fs::absolute(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" names "out"
   const std::string parent = target.parent_path().string();
   MakeDirs(parent);
   std::string tmp_template = target.string() + ".tmp-XXXXXX";

@@ -1,6 +1,7 @@
 #include "engine/models/device.h"
 
 #include <ATen/Parallel.h>
+#include <sched.h>
 
 #include <cstdlib>
 #include <thread>
@@ -35,8 +36,19 @@ torch::Device ParseDevice(const std::string& spec) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
+namespace {
+
+// Cores this process may run on (its affinity mask), which can be fewer than the machine's.
+int UsableCores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
 void ConfigureThreads(int threads) {
-  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = UsableCores();
   torch::set_num_threads(threads);
   try {
     at::set_num_interop_threads(threads);

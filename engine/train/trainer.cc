@@ -1,5 +1,7 @@
 #include "engine/train/trainer.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -77,6 +79,47 @@ class FrozenScope {
   const std::vector<torch::Tensor>& params_;
 };
 
+// Enables bfloat16 autocast for the forward passes in its scope. Leaving the outermost
+// scope drops autocast's cache of bfloat16 weight copies, which must not outlive an
+// optimiser step.
+class AutocastScope {
+ public:
+  AutocastScope(Precision precision, torch::Device device)
+      : enabled_(precision == Precision::kBFloat16), cuda_(device.is_cuda()) {
+    if (!enabled_) return;
+    if (cuda_) {
+      previous_enabled_ = at::autocast::is_enabled();
+      previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      previous_enabled_ = at::autocast::is_cpu_enabled();
+      previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (cuda_) {
+      at::autocast::set_enabled(previous_enabled_);
+      at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(previous_enabled_);
+      at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+    }
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_, cuda_;
+  bool previous_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
 uint64_t SamplerSeed(uint64_t seed) { return seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull; }
 
 lethe::Json Merge(lethe::Json base, const lethe::Json& extra) {
@@ -86,6 +129,23 @@ lethe::Json Merge(lethe::Json base, const lethe::Json& extra) {
 }
 
 }  // namespace
+
+Precision ParsePrecision(const std::string& name) {
+  if (name == "fp32") return Precision::kFloat32;
+  if (name == "bf16") return Precision::kBFloat16;
+  throw Error("unknown precision \"" + name + "\" (expected fp32 or bf16)");
+}
+
+const char* PrecisionName(Precision precision) {
+  return precision == Precision::kBFloat16 ? "bf16" : "fp32";
+}
+
+std::string ResumeDirFor(const std::string& out_dir) {
+  if (out_dir.empty()) return "";
+  std::filesystem::path p = std::filesystem::path(out_dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "out/" names "out"
+  return p.string() + ".resume";
+}
 
 lethe::Json TrainOptionsToJson(const TrainOptions& o) {
   lethe::Json j = lethe::Json::Object();
@@ -102,6 +162,7 @@ lethe::Json TrainOptionsToJson(const TrainOptions& o) {
   j["ema_rampup"] = o.ema_rampup;
   j["w_avg_beta"] = o.w_avg_beta;
   j["class_mean_samples"] = o.class_mean_samples;
+  j["precision"] = PrecisionName(o.precision);
   j["threads"] = int64_t(torch::get_num_threads());
   return j;
 }
@@ -219,18 +280,22 @@ void Trainer::UpdateEma() {
 
 void Trainer::Step(const torch::Tensor& real, const torch::Tensor& labels) {
   const int64_t n = real.size(0);
+  const bool regularise = options_.r1_gamma > 0 && iteration_ % options_.r1_interval == 0;
   // One generated batch serves both steps: D learns to reject it (detached), then G
   // learns from the updated D's verdict on it. This saves a generator forward per step.
-  torch::Tensor z = torch::randn({n, config_.z_dim}, real.options());
-  torch::Tensor w = g_->Map(z, labels);
-  g_->UpdateWAvg(w, options_.w_avg_beta);
-  torch::Tensor fake = g_->Synthesize(w, models::NoiseMode::kRandom);
+  torch::Tensor fake, fake_logits, real_in, real_logits;
+  {
+    AutocastScope autocast(options_.precision, options_.device);
+    torch::Tensor z = torch::randn({n, config_.z_dim}, real.options());
+    torch::Tensor w = g_->Map(z, labels);
+    g_->UpdateWAvg(w, options_.w_avg_beta);
+    fake = g_->Synthesize(w, models::NoiseMode::kRandom);
+    fake_logits = d_(fake.detach(), labels).to(torch::kFloat32);
+    real_in = regularise ? real.detach().requires_grad_(true) : real;
+    real_logits = d_(real_in, labels).to(torch::kFloat32);
+  }
 
   // D step: logistic loss, plus R1 on the real batch every r1_interval steps.
-  const bool regularise = options_.r1_gamma > 0 && iteration_ % options_.r1_interval == 0;
-  torch::Tensor fake_logits = d_(fake.detach(), labels);
-  torch::Tensor real_in = regularise ? real.detach().requires_grad_(true) : real;
-  torch::Tensor real_logits = d_(real_in, labels);
   torch::Tensor d_loss = DiscriminatorLoss(real_logits, fake_logits);
   torch::Tensor d_total = d_loss;
   if (regularise) {
@@ -246,7 +311,12 @@ void Trainer::Step(const torch::Tensor& real, const torch::Tensor& labels) {
   torch::Tensor g_loss;
   {
     FrozenScope frozen(d_params_);
-    g_loss = GeneratorLoss(d_(fake, labels));
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(options_.precision, options_.device);
+      logits = d_(fake, labels).to(torch::kFloat32);
+    }
+    g_loss = GeneratorLoss(logits);
     g_opt_->zero_grad();
     g_loss.backward();
   }
@@ -388,7 +458,7 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
   if (!options.out_dir.empty() && IsDirectory(options.out_dir) &&
       !std::filesystem::is_empty(options.out_dir))
     throw Error("output directory " + options.out_dir + " already exists and is not empty");
-  const std::string resume_dir = options.out_dir.empty() ? "" : options.out_dir + ".resume";
+  const std::string resume_dir = ResumeDirFor(options.out_dir);
   if (!resume_dir.empty() && PathExists(resume_dir) &&
       (options.resume_from.empty() || std::filesystem::weakly_canonical(options.resume_from) !=
                                           std::filesystem::weakly_canonical(resume_dir)))

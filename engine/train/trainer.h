@@ -29,6 +29,16 @@ namespace lethe::train {
 using models::Discriminator;
 using models::Generator;
 
+// Arithmetic of the forward passes. kBFloat16 runs convolutions and matrix products in
+// bfloat16 under LibTorch's autocast (weights, optimiser state, losses and the R1 gradient
+// stay float32). On CPUs with AMX it makes a single-threaded G+D step ~1.5x faster
+// (bench/engine_train_bench.cc, TrainStepBf16); with two threads on a busy machine
+// oneDNN's AMX weight-gradient kernel was measured to stall, so pair it with one thread
+// there. Off by default: float32 is the reference.
+enum class Precision { kFloat32, kBFloat16 };
+Precision ParsePrecision(const std::string& name);  // "fp32" | "bf16"; throws otherwise
+const char* PrecisionName(Precision precision);
+
 // One progress report (every TrainOptions::log_every iterations and at the end).
 struct TrainProgress {
   int64_t iteration = 0;   // iterations completed
@@ -58,7 +68,8 @@ struct TrainOptions {
   // ema_rampup * images seen (StyleGAN2-ADA's schedule); the EMA is the served model.
   double ema_kimg = 10.0;
   double ema_rampup = 0.05;
-  double w_avg_beta = 0.995;          // running mean of mapped w
+  double w_avg_beta = 0.995;  // running mean of mapped w
+  Precision precision = Precision::kFloat32;
   int64_t class_mean_samples = 4096;  // z per class for w_class_avg after training
   int64_t checkpoint_every = 0;       // resumable snapshot to OUT.resume; 0 = never
   int64_t log_every = 100;
@@ -158,6 +169,10 @@ class Trainer {
 // from `train`: the loader decides what is in it (forgotten items are excluded there).
 TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& config,
                      const TrainOptions& options);
+
+// Where TrainGan keeps the resumable snapshot of a run writing to `out_dir`: OUT.resume
+// next to it ("" for "").
+std::string ResumeDirFor(const std::string& out_dir);
 
 // The training schedule as recorded in manifests.
 lethe::Json TrainOptionsToJson(const TrainOptions& options);

@@ -50,6 +50,8 @@ class SubstituteTargets {
         options_(request.substitute),
         forget_class_(request.forget_class),
         want_features_(want_features) {
+    if (want_features_ && !in.evaluator)
+      throw Error("the feature-distance term (alpha_perceptual > 0) needs an evaluator");
     torch::NoGradGuard no_grad;
     mean_images_ = in.g0->Synthesize(in.class_means, models::NoiseMode::kConst);
     if (want_features_) mean_features_ = in.evaluator->Features(mean_images_);
@@ -120,8 +122,6 @@ class Cascade {
         z_dim_(in.g->config().z_dim),
         forget_rows_(in.forget_images.size(0), request.seed + 11),
         targets_(in, request, opts_.alpha_perceptual > 0) {
-    if (opts_.alpha_perceptual > 0 && !in.evaluator)
-      throw Error("the feature-distance term (alpha_perceptual > 0) needs an evaluator");
     const GanStepOptions& gan = in.gan;
     const double g_lr = opts_.lr > 0 ? opts_.lr : gan.g_lr;
     const double d_lr = opts_.lr > 0 ? opts_.lr : gan.d_lr;

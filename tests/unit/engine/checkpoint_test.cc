@@ -134,6 +134,9 @@ TEST_F(CheckpointTest, RefusesToOverwriteUnlessToldAndSwapsAtomically) {
   fs::create_directories(Dir("empty"));
   SaveCheckpoint(Dir("empty"), ckpt_, lethe::Json::Object());
   EXPECT_NO_THROW(LoadCheckpoint(Dir("empty"), torch::kCPU));
+  // A trailing slash names the same directory.
+  SaveCheckpoint(Dir("slash") + "/", ckpt_, lethe::Json::Object());
+  EXPECT_NO_THROW(LoadCheckpoint(Dir("slash"), torch::kCPU));
   // Reserved manifest members cannot be forged through the extras.
   lethe::Json forged = lethe::Json::Object();
   forged["files"] = lethe::Json::Object();
