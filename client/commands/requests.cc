@@ -1,5 +1,6 @@
 // get, list, watch, cancel, extend: reading and steering forget requests.
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -110,6 +111,7 @@ int RunWatch(CommandContext& ctx) {
   std::string last_printed;
   lethe::v1::RequestState line_state = lethe::v1::REQUEST_STATE_UNSPECIFIED;
   lethe::v1::Phase line_phase = lethe::v1::PHASE_UNSPECIFIED;
+  double printed_fraction = 0, printed_at = 0;  // not a TTY: the last line's progress and time
   double backoff = 0.5;
 
   auto show = [&](const ForgetRequest& r) {
@@ -130,8 +132,19 @@ int RunWatch(CommandContext& ctx) {
       line_state = r.state();
       line_phase = r.progress().phase();
     } else if (line != last_printed) {
+      // Logs get a line per state or phase, then one per 5 points of progress or 30 s:
+      // not one per iteration or ETA change.
+      const double now = ctx.io.now();
+      const bool moved = r.state() != line_state || r.progress().phase() != line_phase ||
+                         std::abs(r.progress().fraction() - printed_fraction) >= 0.05 ||
+                         now - printed_at >= 30;
+      if (!moved) return;
       ctx.out() << line << "\n" << std::flush;
       last_printed = line;
+      line_state = r.state();
+      line_phase = r.progress().phase();
+      printed_fraction = r.progress().fraction();
+      printed_at = now;
     }
   };
 

@@ -201,7 +201,8 @@ constexpr const char* kUnlearnHelp =
     "         [--fd-samples N] [--batch B] [--lr LR] [--learning-steps N] [--retained-pool N]\n"
     "         [--inversion-steps N] [--inversion-lr LR] [--inversion-feature-weight W]\n"
     "         [--num-generated N] [--max-real N] [--max-scored N] [--seed S]\n"
-    "         [--device cpu|cuda[:N]] [--threads T] [--grid PNG] [--write-unreached] [--quiet]\n"
+    "         [--device cpu|cuda[:N]] [--threads T] [--precision fp32|bf16] [--grid PNG]\n"
+    "         [--write-unreached] [--quiet]\n"
     "Defaults: few-shot, average (items) / other-class (class), fake label 0.1 on sigmoid(D),\n"
     "alpha-pixel 1, alpha-perceptual 0 (items) / 0.5 (class), paper destination, sampled\n"
     "class codes. FILE lists one training item id per line (e.g. train/123); --exclude lists\n"
@@ -251,6 +252,7 @@ int RunUnlearn(int argc, char** argv) {
                "non-member-tolerance",
                "latents",
                "latent-pool",
+               "precision",
                "max-iterations",
                "max-seconds",
                "eval-every",
@@ -310,6 +312,8 @@ int RunUnlearn(int argc, char** argv) {
   c.lr = flags.GetDouble("lr", c.lr);
   c.learning_steps = flags.GetInt("learning-steps", c.learning_steps);
   c.latent_pool = flags.GetInt("latent-pool", c.latent_pool);
+  c.precision = train::ParsePrecision(flags.Get("precision", "fp32"));
+  req.inversion.precision = c.precision;
   req.latents = unlearn::ParseLatentSource(flags.Get("latents", "sampled"));
   auto& d = req.destination;
   d.policy = unlearn::ParseDestinationPolicy(flags.Get("destination", "paper"));

@@ -12,5 +12,7 @@ int RunEvaluate(int argc, char** argv);        // cmd_evaluate.cc
 int RunUnlearn(int argc, char** argv);         // cmd_unlearn.cc
 int RunRetrain(int argc, char** argv);         // cmd_unlearn.cc
 int RunInvert(int argc, char** argv);          // cmd_unlearn.cc
+int RunManifest(int argc, char** argv);        // cmd_data.cc
+int RunExportItems(int argc, char** argv);     // cmd_data.cc
 
 }  // namespace lethe::cli

@@ -25,6 +25,9 @@ constexpr Command kCommands[] = {
     {"unlearn", lethe::cli::RunUnlearn, "cascaded unlearning of items or a class"},
     {"retrain", lethe::cli::RunRetrain,
      "exact unlearning baseline: retrain without the forget set"},
+    {"manifest", lethe::cli::RunManifest,
+     "write a data set's item manifest (ids, content hashes, labels) for registration"},
+    {"export-items", lethe::cli::RunExportItems, "write training items as PNG files"},
 };
 
 void Usage(FILE* out) {

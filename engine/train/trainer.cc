@@ -1,7 +1,5 @@
 #include "engine/train/trainer.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -79,47 +77,6 @@ class FrozenScope {
   const std::vector<torch::Tensor>& params_;
 };
 
-// Enables bfloat16 autocast for the forward passes in its scope. Leaving the outermost
-// scope drops autocast's cache of bfloat16 weight copies, which must not outlive an
-// optimiser step.
-class AutocastScope {
- public:
-  AutocastScope(Precision precision, torch::Device device)
-      : enabled_(precision == Precision::kBFloat16), cuda_(device.is_cuda()) {
-    if (!enabled_) return;
-    if (cuda_) {
-      previous_enabled_ = at::autocast::is_enabled();
-      previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    } else {
-      previous_enabled_ = at::autocast::is_cpu_enabled();
-      previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    if (cuda_) {
-      at::autocast::set_enabled(previous_enabled_);
-      at::autocast::set_autocast_gpu_dtype(previous_dtype_);
-    } else {
-      at::autocast::set_cpu_enabled(previous_enabled_);
-      at::autocast::set_autocast_cpu_dtype(previous_dtype_);
-    }
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool enabled_, cuda_;
-  bool previous_enabled_ = false;
-  at::ScalarType previous_dtype_ = at::kBFloat16;
-};
-
 uint64_t SamplerSeed(uint64_t seed) { return seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull; }
 
 lethe::Json Merge(lethe::Json base, const lethe::Json& extra) {
@@ -129,16 +86,6 @@ lethe::Json Merge(lethe::Json base, const lethe::Json& extra) {
 }
 
 }  // namespace
-
-Precision ParsePrecision(const std::string& name) {
-  if (name == "fp32") return Precision::kFloat32;
-  if (name == "bf16") return Precision::kBFloat16;
-  throw Error("unknown precision \"" + name + "\" (expected fp32 or bf16)");
-}
-
-const char* PrecisionName(Precision precision) {
-  return precision == Precision::kBFloat16 ? "bf16" : "fp32";
-}
 
 std::string ResumeDirFor(const std::string& out_dir) {
   if (out_dir.empty()) return "";

@@ -23,21 +23,12 @@
 #include "engine/models/config.h"
 #include "engine/models/discriminator.h"
 #include "engine/models/generator.h"
+#include "engine/train/precision.h"
 
 namespace lethe::train {
 
 using models::Discriminator;
 using models::Generator;
-
-// Arithmetic of the forward passes. kBFloat16 runs convolutions and matrix products in
-// bfloat16 under LibTorch's autocast (weights, optimiser state, losses and the R1 gradient
-// stay float32). On CPUs with AMX it makes a single-threaded G+D step ~1.5x faster
-// (bench/engine_train_bench.cc, TrainStepBf16); with two threads on a busy machine
-// oneDNN's AMX weight-gradient kernel was measured to stall, so pair it with one thread
-// there. Off by default: float32 is the reference.
-enum class Precision { kFloat32, kBFloat16 };
-Precision ParsePrecision(const std::string& name);  // "fp32" | "bf16"; throws otherwise
-const char* PrecisionName(Precision precision);
 
 // One progress report (every TrainOptions::log_every iterations and at the end).
 struct TrainProgress {

@@ -8,6 +8,7 @@
 #include "engine/base/error.h"
 #include "engine/data/sampler.h"
 #include "engine/train/loss.h"
+#include "engine/train/precision.h"
 #include "engine/unlearn/cancelled.h"
 #include "engine/unlearn/model_util.h"
 
@@ -151,10 +152,14 @@ class Cascade {
         fake =
             g->forward(torch::randn({n, z_dim_}, x_u.options()), y_u, models::NoiseMode::kRandom);
       }
-      torch::Tensor logits_u = d->forward(x_u, y_u);
+      torch::Tensor logits_u, logits_fake;
+      {
+        train::AutocastScope autocast(opts_.precision, device_);
+        logits_u = d->forward(x_u, y_u).to(torch::kFloat32);
+        logits_fake = d->forward(fake, y_u).to(torch::kFloat32);
+      }
       torch::Tensor pulled = opts_.zeta_on_logit ? logits_u : torch::sigmoid(logits_u);
-      torch::Tensor loss =
-          (pulled - opts_.zeta).pow(2).mean() + train::FakeLoss(d->forward(fake, y_u));
+      torch::Tensor loss = (pulled - opts_.zeta).pow(2).mean() + train::FakeLoss(logits_fake);
       d_opt_->zero_grad();
       loss.backward();
       d_opt_->step();
@@ -174,12 +179,19 @@ class Cascade {
     }
     Targets t = targets_.For(w.detach(), w_labels, w_rows, iteration);
     FreezeScope frozen(*d);
-    torch::Tensor s = g->Synthesize(w, models::NoiseMode::kRandom);
-    torch::Tensor loss = opts_.adversarial_weight * train::GeneratorLoss(d->forward(s, t.labels));
+    torch::Tensor s, logits_s, features_s;
+    {
+      train::AutocastScope autocast(opts_.precision, device_);
+      s = g->Synthesize(w, models::NoiseMode::kRandom);
+      logits_s = d->forward(s, t.labels).to(torch::kFloat32);
+      if (opts_.alpha_perceptual > 0)
+        features_s = in_.evaluator->FeaturesWithGrad(s).to(torch::kFloat32);
+      s = s.to(torch::kFloat32);
+    }
+    torch::Tensor loss = opts_.adversarial_weight * train::GeneratorLoss(logits_s);
     if (opts_.alpha_pixel > 0) loss = loss + opts_.alpha_pixel * (s - t.images).pow(2).mean();
     if (opts_.alpha_perceptual > 0)
-      loss = loss + opts_.alpha_perceptual *
-                        (in_.evaluator->FeaturesWithGrad(s) - t.features).pow(2).mean();
+      loss = loss + opts_.alpha_perceptual * (features_s - t.features).pow(2).mean();
     g_opt_->zero_grad();
     loss.backward();
     g_opt_->step();
@@ -192,27 +204,29 @@ class Cascade {
     auto& d = in_.d;
     const GanStepOptions& gan = in_.gan;
     const int64_t n = real.images.size(0);
-    torch::Tensor z = torch::randn({n, z_dim_}, real.images.options());
-    torch::Tensor w = g->Map(z, real.labels);
-    g->UpdateWAvg(w.detach(), gan.w_avg_beta);
-    torch::Tensor fake = g->Synthesize(w, models::NoiseMode::kRandom);
-
-    torch::Tensor fake_logits = d->forward(fake.detach(), real.labels);
+    const bool regularise =
+        !zero_shot && gan.r1_gamma > 0 && learning_steps_ % gan.r1_interval == 0;
+    torch::Tensor fake, fake_logits, real_in, real_logits, raw_logits;
+    {
+      train::AutocastScope autocast(opts_.precision, device_);
+      torch::Tensor z = torch::randn({n, z_dim_}, real.images.options());
+      torch::Tensor w = g->Map(z, real.labels);
+      g->UpdateWAvg(w.detach(), gan.w_avg_beta);
+      fake = g->Synthesize(w, models::NoiseMode::kRandom);
+      fake_logits = d->forward(fake.detach(), real.labels).to(torch::kFloat32);
+      real_in = regularise ? real.images.detach().requires_grad_(true) : real.images;
+      real_logits = d->forward(real_in, real.labels).to(torch::kFloat32);
+      if (zero_shot) {
+        torch::NoGradGuard no_grad;
+        raw_logits = in_.d0->forward(real.images, real.labels).to(torch::kFloat32);
+      }
+    }
     torch::Tensor d_loss;
     if (zero_shot) {
-      torch::Tensor real_logits = d->forward(real.images, real.labels);
-      torch::Tensor raw_logits;
-      {
-        torch::NoGradGuard no_grad;
-        raw_logits = in_.d0->forward(real.images, real.labels);
-      }
       d_loss = torch::nn::functional::softplus(-real_logits).mean() +
                opts_.distill_weight * (real_logits - raw_logits).pow(2).mean() +
                train::FakeLoss(fake_logits);
     } else {
-      const bool regularise = gan.r1_gamma > 0 && learning_steps_ % gan.r1_interval == 0;
-      torch::Tensor real_in = regularise ? real.images.detach().requires_grad_(true) : real.images;
-      torch::Tensor real_logits = d->forward(real_in, real.labels);
       d_loss = train::DiscriminatorLoss(real_logits, fake_logits);
       if (regularise)
         d_loss = d_loss + train::LazyR1Loss(real_in, real_logits, gan.r1_gamma, gan.r1_interval);
@@ -223,7 +237,12 @@ class Cascade {
 
     {
       FreezeScope frozen(*d);
-      torch::Tensor g_loss = train::GeneratorLoss(d->forward(fake, real.labels));
+      torch::Tensor logits;
+      {
+        train::AutocastScope autocast(opts_.precision, device_);
+        logits = d->forward(fake, real.labels).to(torch::kFloat32);
+      }
+      torch::Tensor g_loss = train::GeneratorLoss(logits);
       g_opt_->zero_grad();
       g_loss.backward();
     }

@@ -6,6 +6,7 @@
 
 #include "engine/base/error.h"
 #include "engine/data/sampler.h"
+#include "engine/train/precision.h"
 #include "engine/unlearn/cancelled.h"
 #include "engine/unlearn/model_util.h"
 
@@ -85,11 +86,16 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
       const double noise = w_std * InversionNoise(options, step, options.steps);
       torch::Tensor w_in = w;
       if (noise > 0) w_in = w + ToDevice(torch::randn(w.sizes(), rng), device) * noise;
-      torch::Tensor synth = g->Synthesize(w_in, models::NoiseMode::kConst);
+      torch::Tensor synth, synth_features;
+      {
+        train::AutocastScope autocast(options.precision, device);
+        synth = g->Synthesize(w_in, models::NoiseMode::kConst).to(torch::kFloat32);
+        if (target_features.defined()) synth_features = features(synth).to(torch::kFloat32);
+      }
       torch::Tensor loss = (synth - x).pow(2).flatten(1).mean(1).sum();
       if (target_features.defined())
         loss = loss + options.feature_weight *
-                          (features(synth) - target_features).pow(2).flatten(1).mean(1).sum();
+                          (synth_features - target_features).pow(2).flatten(1).mean(1).sum();
       opt.zero_grad();
       loss.backward();
       opt.step();

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "engine/base/json.h"
+#include "engine/train/precision.h"
 
 namespace lethe::unlearn {
 
@@ -22,6 +23,7 @@ struct InversionOptions {
   int64_t chunk = 2048;          // images optimised together (bounds memory); 0 = all
   int64_t w_std_samples = 2048;  // codes sampled to estimate the spread of W
   uint64_t seed = 0;
+  train::Precision precision = train::Precision::kFloat32;  // of the synthesis passes
 
   Json ToJson() const;
 };

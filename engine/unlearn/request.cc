@@ -18,6 +18,7 @@ Json InversionOptions::ToJson() const {
   j["chunk"] = chunk;
   j["w_std_samples"] = w_std_samples;
   j["seed"] = int64_t(seed);
+  j["precision"] = train::PrecisionName(precision);
   return j;
 }
 
@@ -134,6 +135,7 @@ Json ConfigJson(const UnlearnRequest& r) {
   cj["max_iterations"] = c.max_iterations;
   cj["max_seconds"] = c.max_seconds;
   cj["latent_pool"] = c.latent_pool;
+  cj["precision"] = train::PrecisionName(c.precision);
   j["cascade"] = cj;
   const auto& d = r.destination;
   Json dj = Json::Object();

@@ -11,6 +11,7 @@
 
 #include "engine/base/json.h"
 #include "engine/data/dataset.h"
+#include "engine/train/precision.h"
 #include "engine/unlearn/destination.h"
 #include "engine/unlearn/inversion_options.h"
 #include "engine/unlearn/substitute.h"
@@ -52,6 +53,7 @@ struct CascadeOptions {
   double max_seconds = 0.0;          // wall-clock budget of the cascade; 0 = none
   int64_t latent_pool = 0;           // class, sampled: 0 = fresh codes every iteration,
                                      // else a fixed pool of this many codes
+  train::Precision precision = train::Precision::kFloat32;  // forward passes (precision.h)
 };
 
 struct UnlearnRequest {

@@ -379,11 +379,15 @@ TEST_F(CliTest, WatchExitStatusFollowsTheFinalState) {
   running.mutable_progress()->set_fraction(0.25);
   running.mutable_progress()->set_iteration(25);
   running.mutable_progress()->set_iteration_budget(100);
+  pb::ForgetRequest slightly_later = running;  // under 5 points: no new line in a log
+  slightly_later.mutable_progress()->set_fraction(0.27);
+  slightly_later.mutable_progress()->set_iteration(27);
   pb::ForgetRequest later = running;
   later.mutable_progress()->set_fraction(0.5);
   pb::ForgetRequest done = MakeRequest("", pb::REQUEST_STATE_COMPLETED);
   done.mutable_result()->set_model_version_id(3);
-  unlearning_.watch_script = {MakeRequest("", pb::REQUEST_STATE_QUEUED), running, later, done};
+  unlearning_.watch_script = {MakeRequest("", pb::REQUEST_STATE_QUEUED), running, slightly_later,
+                              later, done};
   EXPECT_EQ(Run({"watch", "r-1"}), 0) << err_.str();
   EXPECT_EQ(out_.str(),
             "queued\n"
