@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "engine/base/cancel.h"
@@ -362,6 +363,36 @@ int RunSample(int argc, char** argv) {
   summary["per_class"] = per_class;
   summary["truncation"] = psi;
   PrintJsonLine(summary);
+  return 0;
+}
+
+constexpr const char* kExportModelHelp =
+    "usage: lethe-engine export-model --model DIR --out DIR\n"
+    "Copies a checkpoint without its resumable training state (optimiser moments, the\n"
+    "non-EMA generator, sampler position): what is published or shipped. The manifest keeps\n"
+    "the data set, the training schedule and the parent; every file is hashed again.\n";
+
+int RunExportModel(int argc, char** argv) {
+  Flags flags(argc, argv, {"model", "out"}, {"help"});
+  if (flags.GetBool("help")) {
+    std::fputs(kExportModelHelp, stdout);
+    return 0;
+  }
+  if (!flags.positional().empty())
+    throw Error("unexpected argument \"" + flags.positional()[0] + "\"");
+  const std::string out = flags.Require("out");
+  models::Checkpoint ckpt = models::LoadCheckpoint(flags.Require("model"), torch::kCPU);
+  // Members SaveCheckpoint derives itself are left out; everything else is kept.
+  const std::set<std::string> derived = {"format_version", "config",     "num_classes", "w_avg",
+                                         "w_class_avg",    "created_at", "files"};
+  lethe::Json extra = lethe::Json::Object();
+  for (const auto& [key, value] : ckpt.manifest.items())
+    if (!derived.count(key)) extra[key] = value;
+  models::SaveCheckpoint(out, ckpt, extra);
+  lethe::Json summary = lethe::Json::Object();
+  summary["out"] = out;
+  summary["digest"] = models::CheckpointDigest(out);
+  std::printf("%s\n", summary.Dump().c_str());
   return 0;
 }
 

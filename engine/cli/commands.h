@@ -7,6 +7,7 @@ namespace lethe::cli {
 
 int RunTrain(int argc, char** argv);           // cmd_train.cc
 int RunSample(int argc, char** argv);          // cmd_train.cc
+int RunExportModel(int argc, char** argv);     // cmd_train.cc
 int RunTrainEvaluator(int argc, char** argv);  // cmd_evaluate.cc
 int RunEvaluate(int argc, char** argv);        // cmd_evaluate.cc
 int RunUnlearn(int argc, char** argv);         // cmd_unlearn.cc

@@ -18,6 +18,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"train", lethe::cli::RunTrain, "train a base conditional GAN on a data set"},
     {"sample", lethe::cli::RunSample, "write a PNG grid of a model (one row per class)"},
+    {"export-model", lethe::cli::RunExportModel,
+     "copy a checkpoint without its resumable training state"},
     {"train-evaluator", lethe::cli::RunTrainEvaluator,
      "train the domain classifier used for FD, accuracy and feature distance"},
     {"evaluate", lethe::cli::RunEvaluate, "print a model's metrics as one JSON object"},
