@@ -42,10 +42,18 @@ absl::StatusOr<CheckpointManifest> ParseCheckpointManifest(std::string_view text
   }
   if (m.files.empty()) return fail("files is empty");
   for (const auto& [name, hash] : m.files) {
-    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-        name.find('\\') != std::string::npos || name == kCheckpointManifestName ||
-        name.find('\0') != std::string::npos) {
-      return fail(absl::StrCat("file name \"", name, "\" is not a plain file name"));
+    // The same rule as the engine's CheckCheckpointFileName.
+    bool plain = !name.empty() && name != "." && name != ".." && name != kCheckpointManifestName;
+    for (char ch : name) {
+      const unsigned char c = static_cast<unsigned char>(ch);
+      if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) plain = false;
+    }
+    if (!plain) {
+      std::string shown = name.substr(0, 80);
+      for (char& c : shown) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+      }
+      return fail(absl::StrCat("file name \"", shown, "\" is not a plain file name"));
     }
     if (!IsSha256Hex(hash)) {
       return fail(absl::StrCat("files[\"", name, "\"] is not 64 lowercase hex digits"));

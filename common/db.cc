@@ -1,5 +1,7 @@
 #include "common/db.h"
 
+#include <poll.h>
+
 #include <algorithm>
 
 #include "absl/strings/match.h"
@@ -74,6 +76,23 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DbOptions
   }
 }
 
+namespace {
+
+// An idle connection has nothing to read: PostgreSQL only speaks when spoken to (pool
+// connections do not LISTEN). Readable data, end of file or an error on its socket means
+// the server ended the session (restart, shutdown, terminated backend, idle timeout).
+bool IdleConnectionEnded(pqxx::connection& conn) {
+  if (!conn.is_open()) return true;
+  int fd = conn.sock();
+  if (fd < 0) return true;
+  pollfd p{};
+  p.fd = fd;
+  p.events = POLLIN;
+  return ::poll(&p, 1, 0) > 0;
+}
+
+}  // namespace
+
 DbPool::DbPool(DbOptions options, ConnectionInit init)
     : options_(std::move(options)), init_(std::move(init)) {}
 
@@ -123,8 +142,9 @@ absl::StatusOr<DbPool::Lease> DbPool::Acquire(
       auto conn = std::move(idle_.back());
       idle_.pop_back();
       lock.unlock();
-      if (!conn->is_open()) {
+      if (IdleConnectionEnded(*conn)) {
         // Reconnect outside the lock; keep the slot counted while we do.
+        conn.reset();
         auto fresh = Open();
         if (!fresh.ok()) {
           Return(nullptr, true);
@@ -174,8 +194,29 @@ DbPool::Lease::~Lease() {
   if (pool_ != nullptr && conn_) pool_->Return(std::move(conn_), discard_);
 }
 
+namespace {
+
+// The connection is gone (PostgreSQL restarted, the socket broke, the backend was
+// terminated) and nothing was committed: the transaction may run again on a new connection.
+bool LostBeforeCommit(const std::exception& e) {
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return false;
+  if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) return false;
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    return absl::StartsWith(state, "08") || state == "57P01" || state == "57P02";
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::Status DbPool::Transact(const TxnOptions& options,
                               const std::function<absl::Status(pqxx::work&)>& fn) {
+  // Pooled connections do not notice that PostgreSQL restarted until they are used: one
+  // that turns out dead before the commit is replaced and the transaction runs once more,
+  // so a restart costs in-flight work only, not the next request on every idle connection.
+  int reconnects_left = options_.pool_size;
   for (int attempt = 0;; ++attempt) {
     if (options.deadline && std::chrono::system_clock::now() >= *options.deadline) {
       return absl::DeadlineExceededError("deadline passed before the transaction started");
@@ -184,6 +225,7 @@ absl::Status DbPool::Transact(const TxnOptions& options,
     if (!lease.ok()) return lease.status();
     absl::Status status;
     bool retryable = false;
+    bool committing = false;
     try {
       pqxx::work tx(lease->conn());
       if (options.deadline) {
@@ -195,19 +237,25 @@ absl::Status DbPool::Transact(const TxnOptions& options,
         }
       }
       status = fn(tx);
-      if (status.ok()) tx.commit();
+      if (status.ok()) {
+        committing = true;
+        tx.commit();
+      }
       // Otherwise the transaction rolls back when `tx` goes out of scope.
-    } catch (const pqxx::broken_connection& e) {
-      lease->Discard();
-      return StatusFromDbException(e, "database");
-    } catch (const pqxx::in_doubt_error& e) {
-      lease->Discard();
-      return StatusFromDbException(e, "database");
     } catch (const std::exception& e) {
       status = StatusFromDbException(e, "database");
+      bool lost = LostBeforeCommit(e);
+      if (lost || dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+          !lease->conn().is_open()) {
+        lease->Discard();
+      }
+      if (lost && !committing && reconnects_left > 0) {
+        --reconnects_left;
+        --attempt;  // not a serialization retry
+        continue;
+      }
       retryable = dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
                   dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr;
-      if (!lease->conn().is_open()) lease->Discard();
     }
     if (retryable && attempt < options.max_retries) continue;
     return status;

@@ -1,8 +1,11 @@
 // PostgreSQL access for the service processes: a small fixed-size connection pool
 // (mutex + condition variable) and a transaction runner that turns libpqxx exceptions
 // into absl::Status. Nothing here waits forever: connections carry connect_timeout and a
-// statement_timeout, acquiring a connection has a deadline, and a lost connection is
-// replaced on next use and reported as UNAVAILABLE.
+// statement_timeout, and acquiring a connection has a deadline. PostgreSQL restarts are
+// survived without restarting the process: an idle connection the server closed is
+// replaced when it is next acquired, a transaction whose connection broke before its
+// commit runs again on a new one, and what cannot be retried (PostgreSQL down, the
+// connection lost during a commit) fails with UNAVAILABLE.
 #pragma once
 
 #include <chrono>

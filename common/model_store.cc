@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 
@@ -24,14 +25,16 @@ std::string Errno(const std::string& what, const std::string& path) {
   return absl::StrCat(what, " ", path, ": ", std::strerror(errno));
 }
 
-// Copies src to dst (O_EXCL), fsyncs dst, and returns the SHA-256 of what was copied.
-absl::StatusOr<std::string> CopyAndHash(const std::string& src, const std::string& dst) {
+// Copies src to dst (a new file, through `env`), fsyncs dst, and returns the SHA-256 of
+// what was copied.
+absl::StatusOr<std::string> CopyAndHash(StoreEnv& env, const std::string& src,
+                                        const std::string& dst) {
   int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return absl::NotFoundError(Errno("cannot open", src));
-  int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (out < 0) {
+  auto out = env.NewWritableFile(dst);
+  if (!out.ok()) {
     ::close(in);
-    return absl::InternalError(Errno("cannot create", dst));
+    return out.status();
   }
   Sha256 hash;
   std::string buf(1 << 20, '\0');
@@ -45,23 +48,32 @@ absl::StatusOr<std::string> CopyAndHash(const std::string& src, const std::strin
     }
     if (n == 0) break;
     hash.Update(buf.data(), size_t(n));
-    ssize_t off = 0;
-    while (off < n) {
-      ssize_t w = ::write(out, buf.data() + off, size_t(n - off));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        status = absl::InternalError(Errno("cannot write", dst));
-        break;
-      }
-      off += w;
-    }
+    status = (*out)->Append(std::string_view(buf.data(), size_t(n)));
     if (!status.ok()) break;
   }
-  if (status.ok() && ::fsync(out) != 0) status = absl::InternalError(Errno("cannot fsync", dst));
   ::close(in);
-  ::close(out);
+  if (status.ok()) status = (*out)->Sync();
+  absl::Status closed = (*out)->Close();
+  if (status.ok()) status = closed;
   if (!status.ok()) return status;
   return hash.FinishHex();
+}
+
+// Temporary directories a crashed writer left behind: removed once they are old enough
+// that no live writer can still be filling them.
+void RemoveStaleTemps(StoreEnv& env, const std::string& model_dir) {
+  constexpr auto kStaleAfter = std::chrono::hours(1);
+  std::error_code ec;
+  std::filesystem::directory_iterator it(model_dir, ec);
+  if (ec) return;
+  const auto now = std::filesystem::file_time_type::clock::now();
+  for (const auto& entry : it) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(DirectoryModelStore::kTempPrefix, 0) != 0) continue;
+    auto mtime = entry.last_write_time(ec);
+    if (ec || now - mtime < kStaleAfter) continue;
+    (void)env.RemoveAll(entry.path().string());  // best effort; the next put tries again
+  }
 }
 
 bool ValidKeyPart(const std::string& s) {
@@ -72,8 +84,9 @@ bool ValidKeyPart(const std::string& s) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DirectoryModelStore>> DirectoryModelStore::Create(
-    const std::string& root) {
+    const std::string& root, std::shared_ptr<StoreEnv> env) {
   if (root.empty()) return absl::InvalidArgumentError("model store directory is empty");
+  if (env == nullptr) env = NewPosixStoreEnv();
   try {
     MakeDirs(root);
   } catch (const std::exception& e) {
@@ -83,7 +96,7 @@ absl::StatusOr<std::unique_ptr<DirectoryModelStore>> DirectoryModelStore::Create
   std::string abs = std::filesystem::absolute(root, ec).lexically_normal().string();
   if (ec) abs = root;
   if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
-  return std::unique_ptr<DirectoryModelStore>(new DirectoryModelStore(abs));
+  return std::unique_ptr<DirectoryModelStore>(new DirectoryModelStore(abs, std::move(env)));
 }
 
 absl::StatusOr<std::string> DirectoryModelStore::PathOf(const std::string& key,
@@ -108,56 +121,52 @@ absl::StatusOr<std::string> DirectoryModelStore::PutVersion(
   }
   std::string key = model + "/" + digest;
   std::string final_dir = JoinPath(JoinPath(root_, model), digest);
-  if (IsDirectory(final_dir) && PathExists(JoinPath(final_dir, kCheckpointManifestName))) {
-    return key;  // content-addressed: already there
-  }
   std::string model_dir = JoinPath(root_, model);
-  std::string tmp_dir =
-      JoinPath(model_dir, ".tmp-" + digest.substr(0, 16) + "-" + Base64UrlEncode(RandomBytes(6)));
-  try {
-    MakeDirs(tmp_dir);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("model store: ", e.what()));
+  if (IsDirectory(final_dir) && PathExists(JoinPath(final_dir, kCheckpointManifestName))) {
+    // Content-addressed: already there. Its rename may not be durable yet (a put that
+    // failed at the last step is retried), so sync the parent once more.
+    if (absl::Status s = env_->SyncDir(model_dir); !s.ok()) return s;
+    return key;
   }
-  auto cleanup = [&]() {
-    std::error_code ec;
-    std::filesystem::remove_all(tmp_dir, ec);
+  RemoveStaleTemps(*env_, model_dir);
+  std::string tmp_dir = JoinPath(model_dir, std::string(kTempPrefix) + digest.substr(0, 16) + "-" +
+                                                Base64UrlEncode(RandomBytes(6)));
+  // Whatever fails below, the temporary directory goes; the version never appears half.
+  auto fail = [&](absl::Status status) {
+    absl::Status removed = env_->RemoveAll(tmp_dir);
+    if (!removed.ok()) {
+      status = absl::Status(status.code(),
+                            absl::StrCat(status.message(), " (and ", removed.message(), ")"));
+    }
+    return status;
   };
+  if (absl::Status s = env_->CreateDirs(tmp_dir); !s.ok()) return fail(s);
   std::map<std::string, std::string> all = files;
   all[kCheckpointManifestName] = digest;  // the manifest's own hash is the version digest
   for (const auto& [name, expected] : all) {
     if (!ValidKeyPart(name)) {
-      cleanup();
-      return absl::InvalidArgumentError(absl::StrCat("model store: bad file name \"", name, "\""));
+      return fail(
+          absl::InvalidArgumentError(absl::StrCat("model store: bad file name \"", name, "\"")));
     }
-    auto got = CopyAndHash(JoinPath(source_dir, name), JoinPath(tmp_dir, name));
-    if (!got.ok()) {
-      cleanup();
-      return got.status();
-    }
+    auto got = CopyAndHash(*env_, JoinPath(source_dir, name), JoinPath(tmp_dir, name));
+    if (!got.ok()) return fail(got.status());
     if (*got != expected) {
-      cleanup();
-      return absl::FailedPreconditionError(absl::StrCat(
+      return fail(absl::FailedPreconditionError(absl::StrCat(
           "model store: ", JoinPath(source_dir, name), " has SHA-256 ", got->substr(0, 16),
-          "..., but the manifest says ", expected.substr(0, 16), "..."));
+          "..., but the manifest says ", expected.substr(0, 16), "...")));
     }
   }
-  try {
-    FsyncPath(tmp_dir);
-    if (::rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
-      if ((errno == ENOTEMPTY || errno == EEXIST) && IsDirectory(final_dir)) {
-        cleanup();  // a concurrent writer won the race with the same content
-        return key;
-      }
-      std::string err = Errno("cannot rename to", final_dir);
-      cleanup();
-      return absl::InternalError(absl::StrCat("model store: ", err));
-    }
-    FsyncPath(model_dir);
-  } catch (const std::exception& e) {
-    cleanup();
-    return absl::InternalError(absl::StrCat("model store: ", e.what()));
+  if (absl::Status s = env_->SyncDir(tmp_dir); !s.ok()) return fail(s);
+  absl::Status renamed = env_->RenameDir(tmp_dir, final_dir);
+  if (renamed.code() == absl::StatusCode::kAlreadyExists && IsDirectory(final_dir)) {
+    (void)fail(renamed);  // a concurrent writer won the race with the same content
+    return key;
   }
+  if (!renamed.ok()) return fail(renamed);
+  // The version is in place; if making the rename durable fails, report it so the caller
+  // retries (the retry finds the version and succeeds) rather than publishing a row that a
+  // power loss could leave pointing at nothing.
+  if (absl::Status s = env_->SyncDir(model_dir); !s.ok()) return s;
   return key;
 }
 
@@ -225,13 +234,7 @@ absl::StatusOr<std::string> DirectoryModelStore::LocalDirectory(const std::strin
 absl::Status DirectoryModelStore::RemoveVersion(const std::string& key) {
   auto dir = PathOf(key, "");
   if (!dir.ok()) return dir.status();
-  std::error_code ec;
-  std::filesystem::remove_all(*dir, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("model store: cannot remove ", *dir, ": ", ec.message()));
-  }
-  return absl::OkStatus();
+  return env_->RemoveAll(*dir);
 }
 
 }  // namespace lethe

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/model_store_env.h"
 
 namespace lethe {
 
@@ -39,11 +40,16 @@ class ModelStore {
   virtual absl::Status RemoveVersion(const std::string& key) = 0;
 };
 
-// Files under ROOT/<model>/<digest>/. Writes go to a temporary sibling directory, each
-// file and the directory are fsynced, then the directory is renamed into place.
+// Files under ROOT/<model>/<digest>/. Writes go to a temporary sibling directory
+// (".tmp-..."), each file and the directory are fsynced, then the directory is renamed into
+// place; a failed write removes the temporary directory. Writes go through `env` (POSIX
+// unless a test injects faults).
 class DirectoryModelStore : public ModelStore {
  public:
-  static absl::StatusOr<std::unique_ptr<DirectoryModelStore>> Create(const std::string& root);
+  static constexpr char kTempPrefix[] = ".tmp-";
+
+  static absl::StatusOr<std::unique_ptr<DirectoryModelStore>> Create(
+      const std::string& root, std::shared_ptr<StoreEnv> env = nullptr);
 
   absl::StatusOr<std::string> PutVersion(const std::string& model, const std::string& digest,
                                          const std::string& source_dir,
@@ -60,10 +66,12 @@ class DirectoryModelStore : public ModelStore {
   const std::string& root() const { return root_; }
 
  private:
-  explicit DirectoryModelStore(std::string root) : root_(std::move(root)) {}
+  DirectoryModelStore(std::string root, std::shared_ptr<StoreEnv> env)
+      : root_(std::move(root)), env_(std::move(env)) {}
   absl::StatusOr<std::string> PathOf(const std::string& key, const std::string& name) const;
 
   std::string root_;
+  std::shared_ptr<StoreEnv> env_;
 };
 
 }  // namespace lethe

@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/file_util.h"
 #include "worker/lease_keeper.h"
@@ -28,6 +29,18 @@ double Unit() {
 }
 
 Json JsonOf(const std::vector<std::string>& v) { return Json::ArrayOf(v); }
+
+// Marks a failure of a PostgreSQL call, so that a job whose retries ran out while the
+// database was away is handed back to the queue (requests outlive outages) while a failing
+// engine or model store fails the requests with the error.
+constexpr char kDatabasePayload[] = "type.lethe/worker.database";
+absl::Status FromDatabase(absl::Status status) {
+  if (!status.ok()) status.SetPayload(kDatabasePayload, absl::Cord("1"));
+  return status;
+}
+bool IsFromDatabase(const absl::Status& status) {
+  return status.GetPayload(kDatabasePayload).has_value();
+}
 
 double MetricOr(const Json& metrics, const std::string& name) {
   if (!metrics.is_object() || !metrics.Has(name) || !metrics.at(name).is_number()) return -1;
@@ -138,6 +151,17 @@ std::string JobRunner::Run(const ClaimedJob& job) {
       SleepInterruptibly(delay);
       continue;
     }
+    if (IsTransient(s) && IsFromDatabase(s) && !shutdown_) {
+      absl::Status r =
+          Retry("release", [&] { return store_->Release(job.lease, "database unavailable"); });
+      outcome = r.ok() ? "released" : "lease_lost";
+      LogFields f = fields;
+      f.push_back({"error", std::string(s.message())});
+      log_->Warn(r.ok() ? "database unavailable for too long; job released to the queue"
+                        : "database unavailable for too long; the job's lease will expire",
+                 f);
+      break;
+    }
     if (IsTransient(s) && shutdown_) {
       absl::Status r = Retry("release", [&] { return store_->Release(job.lease, "shutdown"); });
       outcome = r.ok() ? "released" : "lease_lost";
@@ -180,12 +204,12 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
                                 const LeaseKeeper& keeper, std::string* outcome) {
   LogFields fields = Fields(job);
   absl::StatusOr<JobInputs> inputs = store_->LoadInputs(job.lease);
-  if (!inputs.ok()) return inputs.status();
+  if (!inputs.ok()) return FromDatabase(inputs.status());
   bool any_cancel = false;
   for (const RequestInput& r : inputs->requests) any_cancel = any_cancel || r.cancel_requested;
   if (any_cancel) {
     absl::StatusOr<std::string> follow = store_->FinishCancelled(job.lease);
-    if (!follow.ok()) return follow.status();
+    if (!follow.ok()) return FromDatabase(follow.status());
     *outcome = "cancelled";
     log_->Info("job cancelled before it started", fields);
     return absl::OkStatus();
@@ -215,7 +239,13 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
       },
       options_.progress_interval_seconds);
   JobExecutor::ProgressFn on_progress = [&](const ProgressUpdate& update) {
+    const int64_t writes_before = reporter.writes();
     absl::Status s = reporter.Report(update);
+    if (s.ok() && reporter.writes() != writes_before) {
+      log_->Debug("progress written", {{"job_id", job.lease.job_id},
+                                       {"phase", PhaseName(update.phase)},
+                                       {"iteration", update.iteration}});
+    }
     if (IsLeaseLost(s)) {
       token.Cancel();
     } else if (!s.ok()) {
@@ -235,7 +265,7 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
         follow = store_->FinishCancelled(job.lease);
         return follow.status();
       });
-      if (!s.ok()) return s;
+      if (!s.ok()) return FromDatabase(s);
       *outcome = "cancelled";
       LogFields f = fields;
       f.push_back({"follow_up_job", *follow});
@@ -246,7 +276,7 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
     absl::Status s = Retry("release", [&] {
       return store_->Release(job.lease, shutdown_ ? "worker shutting down" : "stopped");
     });
-    if (!s.ok()) return s;
+    if (!s.ok()) return FromDatabase(s);
     *outcome = "released";
     log_->Info("job released to the queue", fields);
     return absl::OkStatus();
@@ -271,7 +301,7 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
         retrain = store_->EscalateToRetrain(job.lease, result->report);
         return retrain.status();
       });
-      if (!s.ok()) return s;
+      if (!s.ok()) return FromDatabase(s);
       *outcome = "escalated";
       f.push_back({"retrain_job", *retrain});
       log_->Warn("destination not reached; escalated to exact retraining", f);
@@ -282,7 +312,7 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
                             : "destination not reached within the iteration budget (policy: fail)";
     absl::Status s =
         Retry("fail", [&] { return store_->FinishFailed(job.lease, error, result->report); });
-    if (!s.ok()) return s;
+    if (!s.ok()) return FromDatabase(s);
     *outcome = "failed";
     log_->Warn("destination not reached; requests failed with the report", f);
     return absl::OkStatus();
@@ -331,7 +361,7 @@ absl::Status JobRunner::Attempt(const ClaimedJob& job, CancelToken& token,
     published = store_->Publish(job.lease, in);
     return published.status();
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) return FromDatabase(s);
   if (metrics_ != nullptr) {
     metrics_->PhaseDuration("publishing", Since(t_publish));
     metrics_->Published();

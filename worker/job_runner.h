@@ -1,7 +1,9 @@
 // Runs one claimed job to its end: keeps the lease alive, loads the inputs, runs the
 // engine, and finishes the job in exactly one way (published, failed, cancelled,
 // escalated to retraining, released on shutdown), retrying transient failures with capped
-// exponential backoff. A lost lease ends the job here without any write: the worker that
+// exponential backoff. When the retries run out because PostgreSQL stayed unreachable, the
+// job is released to the queue instead of failing its requests (an outage is not the
+// requests' fault). A lost lease ends the job here without any write: the worker that
 // took it over finishes it.
 #pragma once
 

@@ -139,7 +139,9 @@ absl::StatusOr<ClaimResult> JobStore::ClaimNext(const ClaimOptions& options) {
 
     // 1. A running job whose lease expired: take it over.
     pqxx::result expired = tx.exec(
-        "SELECT id, model, kind, attempt, max_attempts, lease_owner FROM jobs "
+        "SELECT id, model, kind, attempt, max_attempts, lease_owner, "
+        "       updated_at < pg_postmaster_start_time() AND "
+        "       lease_expires_at >= pg_postmaster_start_time() FROM jobs "
         "WHERE state = 'running' AND lease_expires_at < now() "
         "ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED");
     if (!expired.empty()) {
@@ -153,7 +155,11 @@ absl::StatusOr<ClaimResult> JobStore::ClaimNext(const ClaimOptions& options) {
           Column(tx.exec_params("SELECT request_id FROM job_requests WHERE job_id = $1 ORDER BY 1",
                                 old.job_id),
                  0);
-      if (old.attempt >= max_attempts) {
+      // A lease last renewed before PostgreSQL (re)started and still valid at that moment
+      // expired because the database was away, not because its worker died: it does not
+      // count towards giving up.
+      const bool expired_in_outage = !row[6].is_null() && row[6].as<bool>();
+      if (old.attempt >= max_attempts && !expired_in_outage) {
         std::string error =
             absl::StrCat("the job's worker stopped renewing its lease ", old.attempt,
                          " times (last: ", previous_owner, "); giving up");

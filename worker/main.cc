@@ -56,8 +56,11 @@ absl::Status WaitForSchema(const WorkerConfig& config, const DbOptions& db, Logg
       absl::StatusOr<int> pending = PendingMigrations(**conn, EmbeddedMigrations());
       if (pending.ok() && *pending > 0 && config.migrate) {
         auto applied = ApplyMigrations(**conn, EmbeddedMigrations(), &log);
-        if (!applied.ok()) return applied.status();
-        return absl::OkStatus();
+        if (applied.ok()) return absl::OkStatus();
+        if (applied.status().code() != absl::StatusCode::kUnavailable) return applied.status();
+        log.Warn("waiting for the database", {{"error", std::string(applied.status().message())}});
+        std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+        continue;
       }
       if (pending.ok() && *pending == 0) return absl::OkStatus();
       if (!pending.ok() && pending.status().code() == absl::StatusCode::kFailedPrecondition) {
@@ -123,12 +126,20 @@ int Main(int argc, char** argv) {
   db.statement_timeout_ms = int(config.db_statement_timeout_ms);
   db.connect_timeout_s = int(config.db_connect_timeout_s);
   db.application_name = "lethe-worker";
-  absl::Status schema = WaitForSchema(config, db, log, stop);
-  if (!schema.ok()) {
-    if (stop) return 0;
-    return Fail(std::string(schema.message()));
+  // The database may go away again between the schema check and opening the pool (a
+  // restart of PostgreSQL while workers start): wait again rather than exit.
+  absl::StatusOr<std::unique_ptr<DbPool>> pool;
+  while (true) {
+    absl::Status schema = WaitForSchema(config, db, log, stop);
+    if (!schema.ok()) {
+      if (stop) return 0;
+      return Fail(std::string(schema.message()));
+    }
+    pool = DbPool::Create(db);
+    if (pool.ok() || pool.status().code() != absl::StatusCode::kUnavailable) break;
+    log.Warn("waiting for the database", {{"error", std::string(pool.status().message())}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
-  auto pool = DbPool::Create(db);
   if (!pool.ok()) return Fail(std::string(pool.status().message()));
   auto store = DirectoryModelStore::Create(config.model_store);
   if (!store.ok()) return Fail(std::string(store.status().message()));

@@ -1,19 +1,18 @@
-// CIFAR-10 binary version: each record is 1 label byte then 3072 pixel bytes (1024 R, 1024
-// G, 1024 B planes of a 32x32 image, row-major).
+// CIFAR-10 binary batches: the byte-level checks live in cifar_format.h; this stacks the
+// checked records into a Dataset.
 #include <string>
 #include <vector>
 
-#include "engine/base/error.h"
 #include "engine/base/file_util.h"
+#include "engine/data/cifar_format.h"
 #include "engine/data/dataset.h"
 #include "engine/data/image_convert.h"
 
 namespace lethe::data {
 namespace {
 
-constexpr int64_t kSide = 32;
-constexpr int64_t kRecord = 1 + 3 * kSide * kSide;
-constexpr int kCifarClasses = 10;
+constexpr int64_t kSide = kCifarSide;
+constexpr int64_t kRecord = kCifarRecordBytes;
 
 }  // namespace
 
@@ -30,20 +29,8 @@ Dataset LoadCifar10(const std::string& dir, Split split, const LoadOptions& opti
   std::vector<torch::Tensor> parts;
   for (const std::string& path : files) {
     std::string bytes = ReadMaybeGzip(path);
-    if (bytes.empty() || bytes.size() % size_t(kRecord) != 0)
-      throw Error("truncated or malformed CIFAR-10 batch " + path + ": " +
-                  std::to_string(bytes.size()) + " bytes is not a whole number of " +
-                  std::to_string(kRecord) + "-byte records");
-    const int64_t n = int64_t(bytes.size()) / kRecord;
+    const int64_t n = ParseCifarBatch(bytes, num_classes, path).count;
     torch::Tensor t = torch::from_blob(bytes.data(), {n, kRecord}, torch::kUInt8).clone();
-    torch::Tensor l = t.select(1, 0).to(torch::kInt64);
-    torch::Tensor out_of_range = (l >= num_classes).nonzero();
-    if (out_of_range.size(0) > 0) {
-      const int64_t bad = out_of_range[0][0].item<int64_t>();
-      throw Error("label " + std::to_string(l[bad].item<int64_t>()) + " of record " +
-                  std::to_string(bad) + " out of range [0, " + std::to_string(num_classes) +
-                  ") in " + path);
-    }
     parts.push_back(t);
   }
   torch::Tensor all = torch::cat(parts, 0);

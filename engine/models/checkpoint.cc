@@ -26,12 +26,6 @@ namespace fs = std::filesystem;
 const std::set<std::string> kReservedKeys = {"format_version", "config",     "num_classes", "w_avg",
                                              "w_class_avg",    "created_at", "files"};
 
-void CheckFileName(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-      name == kManifestFile)
-    throw Error("invalid checkpoint file name \"" + name + "\"");
-}
-
 std::string UtcNow() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -113,7 +107,7 @@ void SaveCheckpoint(const std::string& dir, const Checkpoint& ckpt,
       if (kReservedKeys.count(key))
         throw Error("checkpoint manifest extras may not set reserved member \"" + key + "\"");
   for (const auto& [name, bytes] : options.extra_files) {
-    CheckFileName(name);
+    CheckCheckpointFileName(name);
     if (name == kGeneratorFile || name == kDiscriminatorFile)
       throw Error("checkpoint extra file may not be named " + name);
   }
@@ -170,38 +164,22 @@ Checkpoint LoadCheckpoint(const std::string& dir, torch::Device device) {
   if (!PathExists(manifest_path)) throw Error("checkpoint " + dir + ": missing " + kManifestFile);
   Checkpoint ckpt;
   ckpt.dir = dir;
-  try {
-    ckpt.manifest = lethe::Json::Parse(ReadFile(manifest_path));
-  } catch (const Error& e) {
-    throw Error("checkpoint " + dir + ": " + kManifestFile + " is unreadable: " + e.what());
-  }
-  const lethe::Json& m = ckpt.manifest;
-  try {
-    if (!m.is_object()) throw Error("not a JSON object");
-    const int64_t version = m.at("format_version").AsInt();
-    if (version != kCheckpointFormatVersion)
-      throw Error("unsupported format_version " + std::to_string(version));
-    ckpt.config = ModelConfig::FromJson(m.at("config"));
-    if (!m.at("files").is_object()) throw Error("\"files\" is not an object");
-  } catch (const Error& e) {
-    throw Error("checkpoint " + dir + ": " + kManifestFile + ": " + e.what());
-  }
+  // Every manifest check happens before any listed file is opened.
+  CheckpointManifestView view = ParseCheckpointManifestText(ReadFile(manifest_path), dir);
+  ckpt.manifest = std::move(view.json);
+  ckpt.config = view.config;
 
   std::map<std::string, std::string> bytes;
-  for (const auto& [name, digest] : m.at("files").items()) {
-    CheckFileName(name);
+  for (const auto& [name, digest] : view.files) {
     const std::string path = JoinPath(dir, name);
     if (!PathExists(path))
       throw Error("checkpoint " + dir + ": file " + name + " listed in the manifest is missing");
     std::string data = ReadFile(path);
-    if (!digest.is_string() || Sha256Hex(data) != digest.AsString())
+    if (Sha256Hex(data) != digest)
       throw Error("checkpoint " + dir + ": file " + name +
                   " fails its SHA-256 check (truncated or modified)");
     bytes[name] = std::move(data);
   }
-  for (const char* required : {kGeneratorFile, kDiscriminatorFile})
-    if (!bytes.count(required))
-      throw Error("checkpoint " + dir + ": manifest does not list " + required);
 
   ckpt.generator = Generator(ckpt.config);
   DeserializeModule(*ckpt.generator, bytes[kGeneratorFile], JoinPath(dir, kGeneratorFile));
@@ -214,7 +192,7 @@ Checkpoint LoadCheckpoint(const std::string& dir, torch::Device device) {
 }
 
 std::string ReadCheckpointFile(const Checkpoint& ckpt, const std::string& name) {
-  CheckFileName(name);
+  CheckCheckpointFileName(name);
   const lethe::Json& files = ckpt.manifest.at("files");
   if (!files.Has(name)) throw Error("checkpoint " + ckpt.dir + " has no file " + name);
   const std::string path = JoinPath(ckpt.dir, name);

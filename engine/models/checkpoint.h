@@ -14,13 +14,9 @@
 #include "engine/models/config.h"
 #include "engine/models/discriminator.h"
 #include "engine/models/generator.h"
+#include "engine/models/manifest_format.h"
 
 namespace lethe::models {
-
-inline constexpr int kCheckpointFormatVersion = 1;
-inline constexpr const char* kManifestFile = "manifest.json";
-inline constexpr const char* kGeneratorFile = "generator.pt";
-inline constexpr const char* kDiscriminatorFile = "discriminator.pt";
 
 struct Checkpoint {
   ModelConfig config;

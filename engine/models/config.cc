@@ -1,6 +1,8 @@
 #include "engine/models/config.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 #include "engine/base/error.h"
 
@@ -41,11 +43,17 @@ lethe::Json ModelConfig::ToJson() const {
 ModelConfig ModelConfig::FromJson(const lethe::Json& j) {
   if (!j.is_object()) throw Error("model config: expected a JSON object");
   auto get_int = [&](const char* key) {
+    int64_t value = 0;
     try {
-      return int(j.at(key).AsInt());
+      value = j.at(key).AsInt();
     } catch (const Error& e) {
       throw Error(std::string("model config: ") + key + ": " + e.what());
     }
+    // Out-of-int values must not wrap into a plausible one.
+    if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max())
+      throw Error(std::string("model config: ") + key + ": " + std::to_string(value) +
+                  " is out of range");
+    return int(value);
   };
   ModelConfig c;
   c.preset = j.GetString("preset", "custom");

@@ -75,6 +75,8 @@ class ServerProcess {
   int Terminate();
   void Kill();
   std::string LogTail() const;
+  // The file that receives the server's whole stderr (its structured log).
+  const std::string& log_path() const { return log_path_; }
 
  private:
   pid_t pid_ = -1;
