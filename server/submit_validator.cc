@@ -251,7 +251,10 @@ absl::StatusOr<ValidatedSubmit> ValidateSubmit(const pb::SubmitForgetRequestRequ
                             TextRule{size_t(limits.max_subject_bytes), false, false}));
 
   out.mode = ModeToDb(req.mode());
-  out.substitute = SubstituteToDb(req.substitute());
+  // Unspecified: items map to the class average, a class to the nearest other class.
+  out.substitute = req.substitute() == pb::SUBSTITUTE_UNSPECIFIED
+                       ? (is_class ? "other_class" : "average")
+                       : SubstituteToDb(req.substitute());
   out.params = HyperparametersToJson(req.hyperparameters());
   out.legal_ground = LegalGroundToDb(req.legal_ground());
   out.legal_ground_text = req.legal_ground_text();

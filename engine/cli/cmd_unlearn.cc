@@ -304,7 +304,8 @@ int RunUnlearn(int argc, char** argv) {
   c.zeta = flags.GetDouble("fake-label", 0.1);
   c.zeta_on_logit = flags.GetBool("zeta-on-logit");
   c.alpha_pixel = flags.GetDouble("alpha-pixel", 1.0);
-  c.alpha_perceptual = flags.GetDouble("alpha-perceptual", is_class ? 0.5 : 0.0);
+  c.alpha_perceptual =
+      flags.GetDouble("alpha-perceptual", is_class ? unlearn::kDefaultClassAlphaPerceptual : 0.0);
   c.max_iterations = flags.GetInt("max-iterations", c.max_iterations);
   c.max_seconds = flags.GetDouble("max-seconds", c.max_seconds);
   c.eval_every = flags.GetInt("eval-every", c.eval_every);

@@ -85,6 +85,14 @@ lethe::Json Merge(lethe::Json base, const lethe::Json& extra) {
   return base;
 }
 
+// `extra` with training.train_seconds set (Trainer::Save merges it into the schedule).
+lethe::Json WithSeconds(lethe::Json extra, double seconds) {
+  if (!extra.Has("training") || !extra.at("training").is_object())
+    extra["training"] = lethe::Json::Object();
+  extra["training"]["train_seconds"] = seconds;
+  return extra;
+}
+
 }  // namespace
 
 std::string ResumeDirFor(const std::string& out_dir) {
@@ -417,10 +425,15 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
   dataset["name"] = train.name;
   dataset["fingerprint"] = train.Fingerprint();
   dataset["size"] = train.size();
+  // Training time of the runs this one continues: manifests record the whole schedule's
+  // time, not just the last run's (it is what a retraining with this schedule costs).
+  double earlier_seconds = 0;
   if (!options.resume_from.empty()) {
     // Resuming on different data would silently train a model on a mix of both.
     const lethe::Json m =
         lethe::Json::Parse(ReadFile(JoinPath(options.resume_from, models::kManifestFile)));
+    if (m.Has("training") && m.at("training").is_object())
+      earlier_seconds = m.at("training").GetDouble("train_seconds", 0.0);
     if (m.Has("dataset") && m.at("dataset").is_object() &&
         m.at("dataset").GetString("fingerprint", "") != dataset.at("fingerprint").AsString())
       throw Error("checkpoint " + options.resume_from +
@@ -483,7 +496,8 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
     }
     if (options.checkpoint_every > 0 && it % options.checkpoint_every == 0 &&
         it < options.iterations && !resume_dir.empty())
-      trainer->Save(resume_dir, extra, /*with_state=*/true, /*overwrite=*/true);
+      trainer->Save(resume_dir, WithSeconds(extra, earlier_seconds + train_seconds),
+                    /*with_state=*/true, /*overwrite=*/true);
   }
   const int64_t it = trainer->iteration();
   if (options.log_every > 0 && (it % options.log_every != 0 || it == first)) report(it);
@@ -499,7 +513,8 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
 
   if (result.cancelled) {
     if (!resume_dir.empty())
-      trainer->Save(resume_dir, extra, /*with_state=*/true, /*overwrite=*/true);
+      trainer->Save(resume_dir, WithSeconds(extra, earlier_seconds + train_seconds),
+                    /*with_state=*/true, /*overwrite=*/true);
     result.seconds = SecondsSince(start);
     return result;
   }
@@ -510,10 +525,12 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
     trainer->RestoreRngState(rng);
   }
   if (!options.out_dir.empty()) {
-    lethe::Json final_extra = extra;
-    final_extra["training"] = lethe::Json::Object();
-    final_extra["training"]["train_seconds"] = train_seconds;
-    final_extra["training"]["ms_per_iteration"] = result.ms_per_iteration;
+    lethe::Json final_extra = WithSeconds(extra, earlier_seconds + train_seconds);
+    // Per iteration over the whole schedule when earlier runs recorded their time.
+    final_extra["training"]["ms_per_iteration"] =
+        it > 0 && (earlier_seconds > 0 || first == 0)
+            ? 1000.0 * (earlier_seconds + train_seconds) / double(it)
+            : result.ms_per_iteration;
     trainer->Save(options.out_dir, final_extra, /*with_state=*/true, /*overwrite=*/false);
     result.checkpoint_dir = options.out_dir;
     std::error_code ec;

@@ -57,6 +57,11 @@ struct CascadeOptions {
   train::Precision precision = train::Precision::kFloat32;  // forward passes (precision.h)
 };
 
+// Class requests, unless told otherwise, add the feature-distance term with this weight
+// (item requests: 0) and map the class to the nearest other class (items: the average).
+// `lethe-engine unlearn` and the worker both use these defaults.
+inline constexpr double kDefaultClassAlphaPerceptual = 0.5;
+
 struct UnlearnRequest {
   RequestKind kind = RequestKind::kItem;
   int64_t forget_class = -1;  // class requests

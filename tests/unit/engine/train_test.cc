@@ -240,6 +240,14 @@ TEST(TrainGan, ResumeContinuesExactlyAndCheckpointsAreComplete) {
   TrainResult c = TrainGan(data, config, second);
   EXPECT_EQ(c.iterations, 6);
   EXPECT_EQ(c.iterations_this_run, 4);
+  // The recorded training time covers both runs, not only the resumed one.
+  const double snapshot_seconds =
+      b.train_seconds;  // the interrupted run's steps, saved with its snapshot
+  const lethe::Json resumed_training =
+      models::LoadCheckpoint(second.out_dir, torch::kCPU).manifest.at("training");
+  EXPECT_NEAR(resumed_training.at("train_seconds").AsDouble(), snapshot_seconds + c.train_seconds,
+              1e-6);
+  EXPECT_GT(resumed_training.at("train_seconds").AsDouble(), c.train_seconds);
 
   models::Checkpoint ca = models::LoadCheckpoint(full.out_dir, torch::kCPU);
   models::Checkpoint cc = models::LoadCheckpoint(second.out_dir, torch::kCPU);

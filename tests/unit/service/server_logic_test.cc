@@ -33,6 +33,23 @@ pb::SubmitForgetRequestRequest Valid() {
   return r;
 }
 
+TEST(SubmitValidatorTest, UnspecifiedSubstituteDependsOnTheKind) {
+  RequestLimits limits;
+  auto items = ValidateSubmit(Valid(), limits, "salt-salt-salt-salt");
+  ASSERT_TRUE(items.ok()) << items.status();
+  EXPECT_EQ(items->substitute, "average");
+  auto klass = Valid();
+  klass.mutable_class_target()->set_label(3);
+  auto c = ValidateSubmit(klass, limits, "salt-salt-salt-salt");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kind, "class");
+  EXPECT_EQ(c->substitute, "other_class");
+  klass.set_substitute(pb::SUBSTITUTE_AVERAGE);  // an explicit choice is kept
+  auto explicit_average = ValidateSubmit(klass, limits, "salt-salt-salt-salt");
+  ASSERT_TRUE(explicit_average.ok()) << explicit_average.status();
+  EXPECT_EQ(explicit_average->substitute, "average");
+}
+
 TEST(SubmitValidatorTest, NormalisesDefaultsAndHashesAnOrderFreeBody) {
   RequestLimits limits;
   auto a = ValidateSubmit(Valid(), limits, "salt-salt-salt-salt");
