@@ -17,7 +17,8 @@
 # DATA (data spec, default fashion-mnist), OUT (results dir), THREADS, DEVICE,
 # MAX_ITERS (1500), MAX_SECONDS (1800), EVAL_EVERY (20), CLASS (0), SEED (1),
 # RETRAIN_ITERS (200), CLASS_INV_STEPS (200: inversion steps when a whole class is
-# inverted), KEEP_MODELS (0). Exit status 0 when every run completed (reached or
+# inverted), KEEP_MODELS (0), PRECISION (fp32|bf16, of unlearning; retraining uses the
+# base model's). Exit status 0 when every run completed (reached or
 # not: the table says which), 1 when one failed.
 set -euo pipefail
 
@@ -37,6 +38,8 @@ SEED=${SEED:-1}
 RETRAIN_ITERS=${RETRAIN_ITERS:-200}
 KEEP_MODELS=${KEEP_MODELS:-0}
 CLASS_INV_STEPS=${CLASS_INV_STEPS:-200}
+# Arithmetic of unlearning's forward passes; retraining follows the base model's manifest.
+PRECISION=${PRECISION:-fp32}
 
 scenarios=("$@")
 if ((${#scenarios[@]} == 0)); then
@@ -61,7 +64,7 @@ item_ids() {
 }
 
 common=(--model "$BASE" --evaluator "$EVALUATOR" --data "$DATA" --threads "$THREADS"
-        --device "$DEVICE" --seed "$SEED" --max-iterations "$MAX_ITERS"
+        --device "$DEVICE" --seed "$SEED" --precision "$PRECISION" --max-iterations "$MAX_ITERS"
         --max-seconds "$MAX_SECONDS" --eval-every "$EVAL_EVERY" --quiet)
 failed=0
 

@@ -28,6 +28,7 @@ train::TrainOptions ScheduleFromManifest(const Json& manifest) {
   o.ema_rampup = t.GetDouble("ema_rampup", o.ema_rampup);
   o.w_avg_beta = t.GetDouble("w_avg_beta", o.w_avg_beta);
   o.class_mean_samples = t.GetInt("class_mean_samples", o.class_mean_samples);
+  o.precision = train::ParsePrecision(t.GetString("precision", "fp32"));
   if (o.iterations <= 0 || o.batch <= 0)
     throw Error("model manifest's training schedule has a non-positive iterations or batch");
   return o;

@@ -230,6 +230,21 @@ TEST_F(CliTest, RetrainRerunsTheBaseScheduleWithoutTheForgetSet) {
   EXPECT_EQ(manifest.at("forgotten").size(), size_t(forget.size()));
 }
 
+TEST(Schedule, RetrainingReusesTheBaseModelsArithmetic) {
+  Json manifest = Json::Object();
+  manifest["training"] = Json::Object();
+  manifest["training"]["iterations"] = 7000;
+  manifest["training"]["batch"] = 32;
+  manifest["training"]["seed"] = 0;
+  EXPECT_EQ(ScheduleFromManifest(manifest).precision, train::Precision::kFloat32);
+  manifest["training"]["precision"] = "bf16";
+  const train::TrainOptions o = ScheduleFromManifest(manifest);
+  EXPECT_EQ(o.precision, train::Precision::kBFloat16);
+  EXPECT_EQ(o.iterations, 7000);
+  manifest["training"]["precision"] = "fp8";
+  EXPECT_THROW(ScheduleFromManifest(manifest), Error);
+}
+
 TEST(Lineage, ChildManifestAccumulatesForgottenItems) {
   data::Dataset first;
   first.ids = {"train/2", "train/1"};
