@@ -86,6 +86,19 @@ BENCHMARK(BM_ModulatedConv)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// A float32 matrix product on one thread: what the BLAS library (reference vs OpenBLAS,
+// bench/blas_compare.sh) changes directly. Args: n (n x n times n x n).
+void BM_Matmul(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  lethe::models::ConfigureThreads(1);
+  torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+  for (auto _ : state) benchmark::DoNotOptimize(torch::mm(a, b).data_ptr<float>());
+  // GFLOP per product, divided by the time per product: GFLOP/s.
+  state.counters["gflops"] = benchmark::Counter(2e-9 * double(n) * double(n) * double(n),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Matmul)->ArgName("n")->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 int main(int argc, char** argv) {
