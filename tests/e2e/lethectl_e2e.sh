@@ -100,6 +100,7 @@ admin_token=$("$server_bin" token create --role admin --name e2e-admin "${server
 [[ "$admin_token" == lethe_* ]] || fail "unexpected admin secret format: $admin_token"
 
 step "starting lethe-server"
+: >"$work/server.out"  # exists before the poll below reads it
 "$server_bin" serve --listen 127.0.0.1:0 --metrics-listen=127.0.0.1:0 --insecure \
   --auth-cache-ms 0 "${server_flags[@]}" >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!

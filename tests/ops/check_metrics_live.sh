@@ -80,6 +80,7 @@ mkdir -p "$tmp/state" "$tmp/models"
 
 # --- lethe-server
 server_metrics=$(free_port)
+: >"$tmp/server.out"  # exists before the poll below reads it
 "$server" --insecure --listen=127.0.0.1:0 --metrics-listen="127.0.0.1:$server_metrics" \
   --database-url="$url" --state-dir="$tmp/state" --model-store="$tmp/models" \
   --gauge-refresh-s=1 --log-level=warn >"$tmp/server.out" 2>"$tmp/server.log" &
