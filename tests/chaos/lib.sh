@@ -220,6 +220,18 @@ start_server() {
   done
 }
 
+# wait_clients SECONDS: until every submit client in client_pids has exited (bounded).
+wait_clients() {
+  local deadline=$((SECONDS + $1)) pid
+  for pid in "${client_pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null; do
+      ((SECONDS < deadline)) || fail "clients did not finish within $1s"
+      sleep 0.2
+    done
+    wait "$pid" || true
+  done
+}
+
 ctl() {
   "$lethectl_bin" --server "127.0.0.1:$server_port" --insecure "$@"
 }

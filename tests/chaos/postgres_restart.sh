@@ -49,14 +49,7 @@ for ((r = 0; r < rounds; r++)); do
   note "round $((r + 1)): PostgreSQL stopped (-m $mode) and restarted"
 done
 
-deadline=$((SECONDS + 240))
-for pid in "${client_pids[@]}"; do
-  while kill -0 "$pid" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "clients did not finish within 240s"
-    sleep 0.2
-  done
-  wait "$pid" || true
-done
+wait_clients 240
 stats=$(client_stats)
 note "clients: $stats"
 

@@ -39,14 +39,7 @@ for ((r = 0; r < rounds; r++)); do
   note "round $((r + 1)): server killed and restarted (pid $server_pid)"
 done
 
-deadline=$((SECONDS + 180))
-for pid in "${client_pids[@]}"; do
-  while kill -0 "$pid" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "clients did not finish within 180s"
-    sleep 0.2
-  done
-  wait "$pid" || true
-done
+wait_clients 180
 stats=$(client_stats)
 note "clients: $stats"
 
