@@ -71,8 +71,7 @@ int RunManifest(int argc, char** argv) {
     throw Error("unexpected argument \"" + flags.positional()[0] + "\"");
   const std::string out = flags.Require("out");
   const std::string spec = flags.Get("data", "fashion-mnist");
-  std::vector<std::string> splits;
-  for (const std::string& s : ListFlag(flags, "splits", "")) splits.push_back(s);
+  std::vector<std::string> splits = ListFlag(flags, "splits", "");
   if (splits.empty()) splits = {"train", "test"};
   data::LoadOptions options;
   std::string text = "# item manifest of " + spec + ": id, sha256, label, split\n";

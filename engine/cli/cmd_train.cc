@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "engine/base/cancel.h"
@@ -383,11 +382,9 @@ int RunExportModel(int argc, char** argv) {
   const std::string out = flags.Require("out");
   models::Checkpoint ckpt = models::LoadCheckpoint(flags.Require("model"), torch::kCPU);
   // Members SaveCheckpoint derives itself are left out; everything else is kept.
-  const std::set<std::string> derived = {"format_version", "config",     "num_classes", "w_avg",
-                                         "w_class_avg",    "created_at", "files"};
   lethe::Json extra = lethe::Json::Object();
   for (const auto& [key, value] : ckpt.manifest.items())
-    if (!derived.count(key)) extra[key] = value;
+    if (!models::IsDerivedManifestMember(key)) extra[key] = value;
   models::SaveCheckpoint(out, ckpt, extra);
   lethe::Json summary = lethe::Json::Object();
   summary["out"] = out;

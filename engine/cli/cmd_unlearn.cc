@@ -199,7 +199,6 @@ constexpr const char* kUnlearnHelp =
     "         [--non-member-tolerance 0.1] [--latents sampled|inverted] [--latent-pool N]\n"
     "         [--max-iterations N] [--max-seconds S] [--eval-every K] [--eval-samples N]\n"
     "         [--fd-samples N] [--batch B] [--lr LR] [--learning-steps N] [--retained-pool N]\n"
-    "         [--unlearning-d-steps K]\n"
     "         [--inversion-steps N] [--inversion-lr LR] [--inversion-feature-weight W]\n"
     "         [--num-generated N] [--max-real N] [--max-scored N] [--seed S]\n"
     "         [--device cpu|cuda[:N]] [--threads T] [--precision fp32|bf16] [--grid PNG]\n"
@@ -254,7 +253,6 @@ int RunUnlearn(int argc, char** argv) {
                "latents",
                "latent-pool",
                "precision",
-               "unlearning-d-steps",
                "max-iterations",
                "max-seconds",
                "eval-every",
@@ -314,7 +312,6 @@ int RunUnlearn(int argc, char** argv) {
   c.batch = flags.GetInt("batch", c.batch);
   c.lr = flags.GetDouble("lr", c.lr);
   c.learning_steps = flags.GetInt("learning-steps", c.learning_steps);
-  c.unlearning_d_steps = flags.GetInt("unlearning-d-steps", c.unlearning_d_steps);
   c.latent_pool = flags.GetInt("latent-pool", c.latent_pool);
   c.precision = train::ParsePrecision(flags.Get("precision", "fp32"));
   req.inversion.precision = c.precision;

@@ -23,9 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // Members SaveCheckpoint owns; extra_manifest may not set them.
-const std::set<std::string> kReservedKeys = {"format_version", "config",     "num_classes", "w_avg",
-                                             "w_class_avg",    "created_at", "files"};
-
 std::string UtcNow() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -95,6 +92,12 @@ void DeserializeModule(torch::nn::Module& module, const std::string& bytes,
   }
 }
 
+bool IsDerivedManifestMember(const std::string& key) {
+  static const std::set<std::string> kDerived = {
+      "format_version", "config", "num_classes", "w_avg", "w_class_avg", "created_at", "files"};
+  return kDerived.count(key) > 0;
+}
+
 void SaveCheckpoint(const std::string& dir, const Checkpoint& ckpt,
                     const lethe::Json& extra_manifest, const SaveOptions& options) {
   if (dir.empty()) throw Error("checkpoint directory name is empty");
@@ -104,7 +107,7 @@ void SaveCheckpoint(const std::string& dir, const Checkpoint& ckpt,
     throw Error("checkpoint manifest extras must be a JSON object");
   if (extra_manifest.is_object())
     for (const auto& [key, value] : extra_manifest.items())
-      if (kReservedKeys.count(key))
+      if (IsDerivedManifestMember(key))
         throw Error("checkpoint manifest extras may not set reserved member \"" + key + "\"");
   for (const auto& [name, bytes] : options.extra_files) {
     CheckCheckpointFileName(name);

@@ -34,6 +34,10 @@ struct SaveOptions {
   std::map<std::string, std::string> extra_files;
 };
 
+// Manifest members SaveCheckpoint derives itself (format, config, w summaries, created_at,
+// file hashes); extras may not set them.
+bool IsDerivedManifestMember(const std::string& key);
+
 // Writes DIR atomically. The manifest holds format_version, config, num_classes, dataset
 // and parent (from extra_manifest, else null), w_avg / w_class_avg summaries, created_at,
 // files {name: sha256}, and every other member of extra_manifest (training schedule,

@@ -144,10 +144,8 @@ class Cascade {
     torch::Tensor y_u = in_.forget_labels.index_select(0, rows);
     const int64_t n = x_u.size(0);
 
-    // D: pull the forgotten images' score to ζ; generated images stay fake. Several D steps
-    // per iteration make D single out the forgotten images sooner (they are few, so the
-    // steps are cheap next to the generator's).
-    for (int64_t k = 0; k < opts_.unlearning_d_steps; ++k) {
+    // D: pull the forgotten images' score to ζ; generated images stay fake.
+    {
       torch::Tensor fake;
       {
         torch::NoGradGuard no_grad;

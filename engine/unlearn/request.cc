@@ -83,8 +83,6 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
     throw Error("loss weights must be non-negative");
   if (c.batch < 0) throw Error("batch must be positive");
   if (c.eval_every <= 0) throw Error("eval-every must be positive");
-  if (c.unlearning_d_steps < 1 || c.unlearning_d_steps > 64)
-    throw Error("unlearning-d-steps must be in [1, 64]");
   if (c.eval_samples < 8) throw Error("eval-samples must be at least 8");
   if (c.fd_samples < 16) throw Error("fd-samples must be at least 16");
   if (c.max_iterations <= 0) throw Error("max-iterations must be positive");
@@ -131,7 +129,6 @@ Json ConfigJson(const UnlearnRequest& r) {
   cj["beta1"] = c.beta1;
   cj["beta2"] = c.beta2;
   cj["learning_steps"] = c.learning_steps;
-  cj["unlearning_d_steps"] = c.unlearning_d_steps;
   cj["eval_every"] = c.eval_every;
   cj["eval_samples"] = c.eval_samples;
   cj["fd_samples"] = c.fd_samples;

@@ -46,7 +46,6 @@ struct CascadeOptions {
   double lr = 0.0;                   // Adam step for G and D; 0 = the base model's
   double beta1 = 0.0, beta2 = 0.99;  // overwritten by the base model's schedule when known
   int64_t learning_steps = 1;        // learning-phase steps per unlearning step
-  int64_t unlearning_d_steps = 1;    // D steps on the forgotten images per unlearning step
   int64_t eval_every = 20;           // iterations between destination checks
   int64_t eval_samples = 512;        // held retained / test images per destination check
   int64_t fd_samples = 1000;         // class requests: generated images for FD_u

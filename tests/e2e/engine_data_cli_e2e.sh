@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lethe-engine manifest / export-items on the installed Fashion-MNIST: the manifest lists
 # every item with the content hash the server matches uploads by, and exported PNG files
-# hash (decoded) to exactly that value. Usage: engine_data_cli_e2e.sh LETHE_ENGINE
+# hash (decoded) to exactly that value. export-model on the shipped model drops the
+# training state and nothing else. Usage: engine_data_cli_e2e.sh LETHE_ENGINE
 set -euo pipefail
 engine=${1:?usage: engine_data_cli_e2e.sh LETHE_ENGINE}
 work=$(mktemp -d)
@@ -75,4 +76,18 @@ grep -q 'do not hash to its content hash' "$work/err" || fail "wrong native size
 if "$engine" manifest --splits validation --out "$work/x.tsv" 2>"$work/err"; then fail "bad split accepted"; fi
 grep -q 'train and/or test' "$work/err" || fail "bad split message"
 [[ ! -e "$work/x.tsv" ]] || fail "bad split: file written"
+# export-model: the shipped model without resumable state, same samples, same lineage.
+shipped=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../models/fashion-mnist-small" && pwd)
+"$engine" export-model --model "$shipped" --out "$work/exported" >/dev/null
+[[ -f "$work/exported/generator.pt" && -f "$work/exported/discriminator.pt" ]] || fail "export-model: weights"
+if ls "$work/exported" | grep -q '^train_'; then fail "export-model: training state kept"; fi
+python3 - "$shipped/manifest.json" "$work/exported/manifest.json" <<'PY' || fail "export-model: manifest members"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+for key in ("dataset", "parent", "training", "config"):
+    assert a.get(key) == b.get(key), key
+PY
+"$engine" sample --model "$shipped" --out "$work/a.png" --threads 1 >/dev/null
+"$engine" sample --model "$work/exported" --out "$work/b.png" --threads 1 >/dev/null
+cmp -s "$work/a.png" "$work/b.png" || fail "export-model: samples differ"
 echo "engine data CLI: ok"
