@@ -13,12 +13,14 @@
 #   item64-zero                           zero-shot
 #   item64-truncation item64-projection   the other item substitutes
 #   item64-zeta-1 item64-zeta0.5          the other fake labels of the paper
+#   item256-zeta-1 item1024-zeta-1        larger forget sets with the fastest fake label
 # Environment: ENGINE (lethe-engine binary), BASE (model dir, required), EVALUATOR,
 # DATA (data spec, default fashion-mnist), OUT (results dir), THREADS, DEVICE,
 # MAX_ITERS (1500), MAX_SECONDS (1800), EVAL_EVERY (20), CLASS (0), SEED (1),
 # RETRAIN_ITERS (200), CLASS_INV_STEPS (200: inversion steps when a whole class is
 # inverted), KEEP_MODELS (0), PRECISION (fp32|bf16, of unlearning; retraining uses the
-# base model's). Exit status 0 when every run completed (reached or
+# base model's), RETAINED_POOL, G_LR, D_LR, INVERSION_STEPS (override the engine's
+# defaults when set). Exit status 0 when every run completed (reached or
 # not: the table says which), 1 when one failed.
 set -euo pipefail
 
@@ -66,6 +68,11 @@ item_ids() {
 common=(--model "$BASE" --evaluator "$EVALUATOR" --data "$DATA" --threads "$THREADS"
         --device "$DEVICE" --seed "$SEED" --precision "$PRECISION" --max-iterations "$MAX_ITERS"
         --max-seconds "$MAX_SECONDS" --eval-every "$EVAL_EVERY" --quiet)
+# Optional overrides of the engine's defaults (empty: the engine's own).
+[[ -n ${RETAINED_POOL:-} ]] && common+=(--retained-pool "$RETAINED_POOL")
+[[ -n ${G_LR:-} ]] && common+=(--g-lr "$G_LR")
+[[ -n ${D_LR:-} ]] && common+=(--d-lr "$D_LR")
+[[ -n ${INVERSION_STEPS:-} ]] && common+=(--inversion-steps "$INVERSION_STEPS")
 failed=0
 
 unlearn() {  # name, then extra flags
@@ -87,6 +94,8 @@ for s in "${scenarios[@]}"; do
               --fake-label 0.1 ;;
     item256) unlearn "$s" --forget-items "$(item_ids 256)" --fake-label 0.1 ;;
     item1024) unlearn "$s" --forget-items "$(item_ids 1024)" --fake-label 0.1 ;;
+    item256-zeta-1) unlearn "$s" --forget-items "$(item_ids 256)" --fake-label -1 ;;
+    item1024-zeta-1) unlearn "$s" --forget-items "$(item_ids 1024)" --fake-label -1 ;;
     class-sampled) unlearn "$s" --forget-class "$CLASS" --substitute other-class \
                      --latents sampled --alpha-perceptual 0.5 ;;
     class-inverted) unlearn "$s" --forget-class "$CLASS" --substitute other-class \
@@ -133,7 +142,7 @@ if "train_seconds" in sched:
     print(f"base model: trained {sched.get('iterations')} iterations in "
           f"{sched['train_seconds']:.0f} s ({sched.get('ms_per_iteration', 0):.1f} ms/it)")
 cols = ["scenario", "reached", "iters", "inv s", "cascade s", "checks s", "total s", "speed-up",
-        "AUC_u", "LOGAN", "FD_l", "FD_u", "acc"]
+        "AUC_u", "LOGAN", "FD_l", "FD_u", "acc", "G(w_u)->x_u mse"]
 print(" | ".join(cols))
 summary = []
 for name in sorted(f[:-5] for f in os.listdir(out) if f.endswith(".json") and f != "retrain.json"):
@@ -147,11 +156,15 @@ for name in sorted(f[:-5] for f in os.listdir(out) if f.endswith(".json") and f 
     row = [name, str(r["destination_reached"]), str(r["iterations"]), f"{s['inversion']:.1f}",
            f"{s['unlearning']:.1f}", f"{s['evaluation']:.1f}", f"{work:.1f}", speed,
            ba("auc_u"), ba("logan_auc"), ba("fd_l", "{:.2f}"), ba("fd_u", "{:.2f}"), ba("accuracy")]
+    gf = (r.get("generator_forgetting") or {}).get("reconstruction_mse")
+    row.append(f"{gf['before']:.4f}->{gf['after']:.4f}" if gf else "-")
     print(" | ".join(row))
     summary.append({"scenario": name, "reached": r["destination_reached"],
                     "iterations": r["iterations"], "seconds": s, "before": b, "after": a,
                     "speedup": (retrain_s / work) if retrain_s else None,
-                    "destination": r["destination"], "policies": r["policies"]})
+                    "destination": r["destination"], "policies": r["policies"],
+                    "generator_forgetting": r.get("generator_forgetting"),
+                    "config": r.get("config")})
 json.dump({"retrain_seconds_projected": retrain_s, "runs": summary},
           open(os.path.join(out, "summary.json"), "w"), indent=2)
 PY

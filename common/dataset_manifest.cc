@@ -92,9 +92,14 @@ absl::StatusOr<std::vector<DatasetItem>> ParseDatasetManifest(std::string_view t
   return items;
 }
 
-std::string FormatDatasetManifestTsv(const std::vector<DatasetItem>& items) {
+absl::StatusOr<std::string> FormatDatasetManifestTsv(const std::vector<DatasetItem>& items) {
   std::string out;
   for (const DatasetItem& item : items) {
+    if (!item.id.empty() && (item.id[0] == '#' || item.id[0] == '{')) {
+      return MakeError(absl::StatusCode::kInvalidArgument, "BAD_DATASET_MANIFEST",
+                       absl::StrCat("item id \"", item.id, "\" starts with '", item.id.substr(0, 1),
+                                    "': a TSV line cannot list it (write JSONL)"));
+    }
     absl::StrAppend(&out, item.id, "\t", item.sha256, "\t", item.label, "\t", item.split, "\n");
   }
   return out;

@@ -9,7 +9,8 @@
 // lines starting with '#' are ignored. item_id follows the item-id rules of
 // common/validation.h and is unique; sha256 is lowercase hex of SHA-256 over the item's
 // decoded 8-bit row-major pixels (for IDX files: the raw bytes of the image); label is an
-// integer in [0, num_classes); split is "train" or "test".
+// integer in [0, num_classes); split is "train" or "test". An id starting with '#' or '{'
+// can only be listed in JSONL (a TSV line starting so is a comment or a JSON line).
 #pragma once
 
 #include <cstdint>
@@ -33,7 +34,9 @@ absl::StatusOr<std::vector<DatasetItem>> ParseDatasetManifest(std::string_view t
                                                               const std::string& source,
                                                               int64_t num_classes);
 
-std::string FormatDatasetManifestTsv(const std::vector<DatasetItem>& items);
+// INVALID_ARGUMENT if an id starts with '#' or '{' (see above): never a file that would
+// read back as fewer or different items.
+absl::StatusOr<std::string> FormatDatasetManifestTsv(const std::vector<DatasetItem>& items);
 
 bool IsSha256Hex(std::string_view s);
 

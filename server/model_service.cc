@@ -100,7 +100,8 @@ absl::StatusOr<std::string> ReadServerFile(const std::string& field, const std::
                         "FILE_TOO_LARGE");
   }
   try {
-    return ReadMaybeGzip(path);
+    // The limit holds for the content too: a small gzip file may inflate to gigabytes.
+    return ReadMaybeGzip(path, size_t(max_bytes));
   } catch (const std::exception& e) {
     return InvalidField(field, e.what(), "UNREADABLE_FILE");
   }

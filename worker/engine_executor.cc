@@ -514,6 +514,8 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
       const Json& params = in.requests.front().params;
       if (plan.is_class && !(params.is_object() && params.Has("alpha_perceptual")))
         req.cascade.alpha_perceptual = unlearn::kDefaultClassAlphaPerceptual;
+      if (!plan.is_class && !(params.is_object() && params.Has("alpha_pixel")))
+        req.cascade.alpha_pixel = unlearn::kDefaultItemAlphaPixel;
       req.forget_class = plan.forget_class;
       req.forget = plan.forget;
       req.seed = seed;
@@ -529,8 +531,9 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
       std::unique_ptr<unlearn::RetainedImages> pool;
       std::unique_ptr<CheckedSource> checked;
       if (req.mode == unlearn::Mode::kFewShot) {
-        pool = std::make_unique<unlearn::RetainedImages>(retained, plan.exclude, plan.forget.size(),
-                                                         seed + 3, st.device);
+        pool = std::make_unique<unlearn::RetainedImages>(
+            retained, plan.exclude, unlearn::DefaultRetainedPool(plan.forget.size()), seed + 3,
+            st.device);
         checked = std::make_unique<CheckedSource>(*pool, plan.exclude);
       }
       double inversion_started = -1;

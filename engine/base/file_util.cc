@@ -23,7 +23,7 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-std::string Gunzip(const std::string& data, const std::string& what) {
+std::string Gunzip(const std::string& data, const std::string& what, size_t max_bytes) {
   z_stream zs;
   std::memset(&zs, 0, sizeof(zs));
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw Error("zlib init failed for " + what);
@@ -41,6 +41,11 @@ std::string Gunzip(const std::string& data, const std::string& what) {
       throw Error("corrupt gzip data in " + what + (zs.msg ? std::string(": ") + zs.msg : ""));
     }
     out.append(buf, sizeof(buf) - zs.avail_out);
+    if (out.size() > max_bytes) {
+      inflateEnd(&zs);
+      throw Error("gzip data in " + what + " inflates to more than " + std::to_string(max_bytes) +
+                  " bytes");
+    }
     if (ret == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
       inflateEnd(&zs);
       throw Error("truncated gzip data in " + what);
@@ -72,11 +77,11 @@ std::string Gzip(const std::string& data) {
   return out;
 }
 
-std::string ReadMaybeGzip(const std::string& path) {
+std::string ReadMaybeGzip(const std::string& path, size_t max_bytes) {
   std::string data = ReadFile(path);
   if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
       static_cast<unsigned char>(data[1]) == 0x8b) {
-    return Gunzip(data, path);
+    return Gunzip(data, path, max_bytes);
   }
   return data;
 }

@@ -8,6 +8,67 @@
 namespace lethe {
 namespace {
 
+std::string Hex2(unsigned char c) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "0x%02x", c);
+  return buf;
+}
+
+// Length of the well-formed UTF-8 sequence that starts at s[i] (1 to 4), or 0 with
+// *problem set when the bytes there are not one (RFC 3629: no overlong forms, no encoded
+// surrogates, nothing above U+10FFFF).
+size_t Utf8SequenceLength(std::string_view s, size_t i, std::string* problem) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else if (c == 0xC0 || c == 0xC1) {
+    *problem = "overlong UTF-8 encoding (lead byte " + Hex2(c) + ")";
+    return 0;
+  } else if (c >= 0xF5 && c <= 0xF7) {
+    *problem = "invalid UTF-8 byte " + Hex2(c) + " (code point above U+10FFFF)";
+    return 0;
+  } else if (c >= 0xF8) {
+    *problem = "invalid UTF-8 byte " + Hex2(c);
+    return 0;
+  } else {
+    *problem = "invalid UTF-8: unexpected continuation byte " + Hex2(c);
+    return 0;
+  }
+  for (size_t k = 1; k < len; ++k) {
+    if (i + k >= s.size()) {
+      *problem = "truncated UTF-8 sequence";
+      return 0;
+    }
+    const unsigned char b = static_cast<unsigned char>(s[i + k]);
+    if (b < 0x80 || b > 0xBF) {
+      *problem = "truncated UTF-8 sequence (byte " + Hex2(b) + " is not a continuation byte)";
+      return 0;
+    }
+    if (k == 1 && (b < lo || b > hi)) {
+      if (c == 0xED) {
+        *problem = "UTF-8 encoded surrogate (U+D800-U+DFFF)";
+      } else if (c == 0xF4) {
+        *problem = "UTF-8 code point above U+10FFFF";
+      } else {
+        *problem = "overlong UTF-8 encoding";
+      }
+      return 0;
+    }
+  }
+  return len;
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view s) : s_(s) {}
@@ -22,9 +83,10 @@ class Parser {
  private:
   static constexpr int kMaxDepth = 128;
 
-  [[noreturn]] void Fail(const std::string& what) {
-    throw Error("invalid JSON at byte " + std::to_string(pos_) + ": " + what);
+  [[noreturn]] void FailAt(size_t offset, const std::string& what) {
+    throw Error("json: " + what + " at offset " + std::to_string(offset));
   }
+  [[noreturn]] void Fail(const std::string& what) { FailAt(pos_, what); }
   void SkipSpace() {
     while (pos_ < s_.size() &&
            (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
@@ -49,6 +111,8 @@ class Parser {
     if (Consume("false")) return Json(false);
     if (Consume("null")) return Json();
     if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber();
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) Fail("unexpected byte " + Hex2(u));
     Fail(std::string("unexpected character '") + c + "'");
   }
   Json ParseObject(int depth) {
@@ -131,7 +195,7 @@ class Parser {
       else if (c >= 'A' && c <= 'F')
         v |= uint32_t(c - 'A' + 10);
       else
-        Fail("bad hex digit in \\u escape");
+        FailAt(pos_ - 1, "bad hex digit in \\u escape");
     }
     return v;
   }
@@ -140,14 +204,28 @@ class Parser {
     std::string out;
     while (true) {
       if (pos_ >= s_.size()) Fail("unterminated string");
-      char c = s_[pos_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) Fail("control character in string");
+      const char c = s_[pos_];
+      const unsigned char u = static_cast<unsigned char>(c);
+      if (c == '"') {
+        ++pos_;
+        return out;
+      }
+      if (u < 0x20) Fail("raw control character " + Hex2(u) + " in string");
+      if (u >= 0x80) {
+        std::string problem;
+        const size_t len = Utf8SequenceLength(s_, pos_, &problem);
+        if (len == 0) Fail(problem + " in string");
+        out.append(s_.data() + pos_, len);
+        pos_ += len;
+        continue;
+      }
+      ++pos_;
       if (c != '\\') {
         out += c;
         continue;
       }
       if (pos_ >= s_.size()) Fail("unterminated escape");
+      const size_t escape_at = pos_ - 1;
       char e = s_[pos_++];
       switch (e) {
         case '"':
@@ -177,18 +255,22 @@ class Parser {
         case 'u': {
           uint32_t cp = ParseHex4();
           if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!Consume("\\u")) Fail("lone high surrogate");
+            // A high surrogate must be followed by the escape of a low one; the pair
+            // decodes to one code point.
+            if (!Consume("\\u")) FailAt(escape_at, "unpaired high surrogate escape");
             uint32_t lo = ParseHex4();
-            if (lo < 0xDC00 || lo > 0xDFFF) Fail("bad low surrogate");
+            if (lo < 0xDC00 || lo > 0xDFFF) {
+              FailAt(escape_at, "high surrogate escape not followed by a low surrogate");
+            }
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            Fail("lone low surrogate");
+            FailAt(escape_at, "unpaired low surrogate escape");
           }
           AppendUtf8(out, cp);
           break;
         }
         default:
-          Fail("bad escape");
+          FailAt(escape_at, "bad escape");
       }
     }
   }
@@ -201,6 +283,8 @@ class Parser {
       while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
       if (pos_ == d) Fail("expected digits");
     };
+    if (pos_ + 1 < s_.size() && s_[pos_] == '0' && s_[pos_ + 1] >= '0' && s_[pos_ + 1] <= '9')
+      Fail("number with a leading zero");
     digits();
     if (pos_ < s_.size() && s_[pos_] == '.') {
       is_double = true;
@@ -220,7 +304,9 @@ class Parser {
       long long v = std::strtoll(text.c_str(), &end, 10);
       if (errno == 0 && end && *end == '\0') return Json(int64_t(v));
     }
-    return Json(std::strtod(text.c_str(), nullptr));
+    const double d = std::strtod(text.c_str(), nullptr);
+    if (!std::isfinite(d)) FailAt(start, "number out of range");
+    return Json(d);
   }
 
   std::string_view s_;
@@ -229,7 +315,23 @@ class Parser {
 
 void EscapeString(std::string& out, const std::string& s) {
   out += '"';
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Multi-byte UTF-8 is written as it is; a byte that starts no valid sequence
+      // becomes U+FFFD, so that every Dump() is valid JSON that Parse() accepts.
+      std::string problem;
+      const size_t len = Utf8SequenceLength(s, i, &problem);
+      if (len == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(s, i, len);
+        i += len;
+      }
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"':
         out += "\\\"";

@@ -39,7 +39,10 @@ class Json {
     return a;
   }
 
-  // Throws lethe::Error with the byte offset of the first problem.
+  // Strict RFC 8259: rejects raw control characters in strings, invalid UTF-8 (truncated,
+  // overlong, surrogate or above U+10FFFF), unpaired \u surrogate escapes, leading zeros
+  // and numbers out of double range. Throws lethe::Error "json: CAUSE at offset N", N the
+  // byte offset of the first problem.
   static Json Parse(std::string_view text);
 
   Type type() const { return type_; }
@@ -75,7 +78,9 @@ class Json {
   std::string GetString(const std::string& key, const std::string& def) const;
   bool GetBool(const std::string& key, bool def) const;
 
-  // indent < 0: compact canonical form; otherwise pretty-printed.
+  // indent < 0: compact canonical form; otherwise pretty-printed. Control characters are
+  // escaped; strings should hold UTF-8, and a byte that starts no valid UTF-8 sequence is
+  // written as U+FFFD, so that Parse() accepts every Dump().
   std::string Dump(int indent = -1) const;
 
   bool operator==(const Json& o) const;

@@ -7,6 +7,7 @@
 
 #include "engine/base/error.h"
 #include "engine/base/file_util.h"
+#include "engine/base/json.h"
 #include "engine/base/png.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
@@ -96,7 +97,10 @@ int RunManifest(int argc, char** argv) {
   const std::string parent = std::filesystem::path(out).parent_path().string();
   if (!parent.empty()) MakeDirs(parent);
   WriteFileAtomic(out, gz ? Gzip(text) : text);
-  std::printf("{\"items\":%lld,\"out\":\"%s\"}\n", static_cast<long long>(count), out.c_str());
+  Json summary = Json::Object();
+  summary["items"] = count;
+  summary["out"] = out;
+  std::printf("%s\n", summary.Dump().c_str());
   return 0;
 }
 

@@ -1,19 +1,14 @@
-// lethe-engine unlearn:  cascaded unlearning of items or a class, with a verified report.
-// lethe-engine retrain:  the exact baseline, retraining without the forget set.
-// lethe-engine invert:   project images into a model's latent space W.
+// lethe-engine unlearn: cascaded unlearning of items or a class, with a verified report.
 //
-// These commands do the I/O around the engine (engine/unlearn/): load the model, the
-// evaluator and the data, evaluate before and after with the same metrics function as
-// `lethe-engine evaluate` (so the report's numbers are reproducible by it), and write the
-// new version only once it is complete. Exit status: 0 when the destination is reached and
+// This command does the I/O around the engine (engine/unlearn/): load the model, the
+// evaluator and the data (unlearn_io.h), evaluate before and after, and write the new
+// version only once it is complete. Exit status: 0 when the destination is reached and
 // the model written; 3 when the destination was not reached within the budget (the report
 // is still written); 130 when interrupted (nothing written); 1 on errors.
 #include <algorithm>
-#include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,8 +20,8 @@
 #include "engine/base/png.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
+#include "engine/cli/unlearn_io.h"
 #include "engine/data/dataset.h"
-#include "engine/data/forget_split.h"
 #include "engine/data/sampler.h"
 #include "engine/metrics/class_separation.h"
 #include "engine/metrics/evaluator.h"
@@ -34,128 +29,13 @@
 #include "engine/models/checkpoint.h"
 #include "engine/models/device.h"
 #include "engine/unlearn/grid.h"
-#include "engine/unlearn/inversion.h"
 #include "engine/unlearn/lineage.h"
 #include "engine/unlearn/model_util.h"
-#include "engine/unlearn/retrain.h"
+#include "engine/unlearn/retained_source.h"
 #include "engine/unlearn/unlearn.h"
 
 namespace lethe::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-constexpr int kExitNotReached = 3;
-constexpr int kExitInterrupted = 130;
-
-double SecondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// SIGINT / SIGTERM cancel the run cooperatively (the engine checks once per iteration).
-CancelToken* g_cancel = nullptr;
-extern "C" void OnSignal(int) {
-  if (g_cancel) g_cancel->Cancel();
-}
-class SignalCancel {
- public:
-  explicit SignalCancel(CancelToken* token) {
-    g_cancel = token;
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
-  }
-  ~SignalCancel() {
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    g_cancel = nullptr;
-  }
-};
-
-void RequireEmptyOutput(const std::string& dir) {
-  if (IsDirectory(dir) && PathExists(JoinPath(dir, models::kManifestFile)))
-    throw Error("output directory " + dir + " already holds a model; refusing to overwrite it");
-}
-
-// The model, the data it was trained on (minus tombstoned items) and the forget split.
-struct Inputs {
-  models::Checkpoint model;
-  std::string model_dir;
-  data::Dataset test;
-  bool has_test = false;
-  data::ForgetSplit split;
-  int forget_class = -1;
-  std::set<std::string> excluded;  // tombstoned ids (never read) + the forget set
-};
-
-Inputs LoadInputs(const Flags& flags, torch::Device device) {
-  if (flags.Has("forget-items") == flags.Has("forget-class"))
-    throw Error("give exactly one of --forget-items FILE or --forget-class C");
-  Inputs in;
-  in.model_dir = flags.Require("model");
-  in.model = models::LoadCheckpoint(in.model_dir, device);
-  data::LoadOptions load;
-  load.resolution = in.model.config.resolution;
-  load.num_classes = in.model.config.num_classes;
-  if (flags.Has("exclude"))
-    for (const auto& id : data::ReadItemIds(flags.Get("exclude"))) load.exclude.insert(id);
-  const std::string spec = flags.Get("data", "fashion-mnist");
-  data::Dataset train = data::LoadDataset(spec, data::Split::kTrain, load);
-  if (train.channels() != in.model.config.img_channels)
-    throw Error("data set " + train.name + " has " + std::to_string(train.channels()) +
-                " channels but model " + in.model_dir + " has " +
-                std::to_string(in.model.config.img_channels));
-  in.has_test = data::HasTestSplit(spec);
-  if (in.has_test) {
-    data::LoadOptions test_load = load;
-    test_load.exclude.clear();
-    in.test = data::LoadDataset(spec, data::Split::kTest, test_load);
-  }
-  if (flags.Has("forget-items")) {
-    in.split = data::SplitByItems(train, data::ReadItemIds(flags.Get("forget-items")));
-  } else {
-    in.forget_class = int(flags.GetInt("forget-class", -1));
-    in.split = data::SplitByClass(train, in.forget_class);
-  }
-  in.excluded = load.exclude;
-  in.excluded.insert(in.split.forgotten.ids.begin(), in.split.forgotten.ids.end());
-  return in;
-}
-
-metrics::MetricInputs MetricInputsFor(const Inputs& in, const Flags& flags,
-                                      const metrics::Evaluator& evaluator, torch::Device device,
-                                      uint64_t seed) {
-  metrics::MetricInputs m;
-  m.evaluator = &evaluator;
-  m.train = &in.split.retained;
-  m.test = in.has_test ? &in.test : nullptr;
-  m.forget = &in.split.forgotten;
-  m.forget_class = in.forget_class;
-  m.num_generated = flags.GetInt("num-generated", m.num_generated);
-  m.max_real = flags.GetInt("max-real", m.max_real);
-  m.max_scored = flags.GetInt("max-scored", m.max_scored);
-  m.seed = seed;
-  m.device = device;
-  return m;
-}
-
-Json Evaluate(metrics::MetricInputs m, models::Generator g, models::Discriminator d) {
-  m.generator = g;
-  m.discriminator = d;
-  return metrics::EvaluateModel(m);
-}
-
-void CheckEvaluator(const metrics::Evaluator& e, const models::ModelConfig& c,
-                    const std::string& dir) {
-  if (e.config().resolution != c.resolution || e.config().channels != c.img_channels)
-    throw Error("evaluator " + dir + " expects " + std::to_string(e.config().channels) + "x" +
-                std::to_string(e.config().resolution) + " images but the model makes " +
-                std::to_string(c.img_channels) + "x" + std::to_string(c.resolution));
-}
-
-void WriteJsonFile(const std::string& path, const Json& j) {
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  if (!dir.empty()) MakeDirs(dir);
-  WriteFileAtomic(path, j.Dump(2) + "\n");
-}
 
 // Rows: forgotten originals, G0(w_u), G(w_u); then, per other class, G0(z, c) and G(z, c)
 // for the same z (so changes elsewhere in the model are visible).
@@ -198,35 +78,22 @@ constexpr const char* kUnlearnHelp =
     "         [--destination paper|non-member] [--auc-threshold 0.8] [--fd-threshold X]\n"
     "         [--non-member-tolerance 0.1] [--latents sampled|inverted] [--latent-pool N]\n"
     "         [--max-iterations N] [--max-seconds S] [--eval-every K] [--eval-samples N]\n"
-    "         [--fd-samples N] [--batch B] [--lr LR] [--learning-steps N] [--retained-pool N]\n"
+    "         [--fd-samples N] [--batch B] [--lr LR] [--g-lr LR] [--d-lr LR]\n"
+    "         [--learning-steps N] [--retained-pool N]\n"
     "         [--inversion-steps N] [--inversion-lr LR] [--inversion-feature-weight W]\n"
     "         [--num-generated N] [--max-real N] [--max-scored N] [--seed S]\n"
     "         [--device cpu|cuda[:N]] [--threads T] [--precision fp32|bf16] [--grid PNG]\n"
     "         [--write-unreached] [--quiet]\n"
     "Defaults: few-shot, average (items) / other-class (class), fake label 0.1 on sigmoid(D),\n"
-    "alpha-pixel 1, alpha-perceptual 0 (items) / 0.5 (class), paper destination, sampled\n"
-    "class codes. FILE lists one training item id per line (e.g. train/123); --exclude lists\n"
-    "tombstoned items that must never be read. Writes the new model to DIR (its manifest\n"
-    "names the parent digest and every forgotten item with its hash) and a JSON report.\n"
+    "alpha-pixel 10 (items) / 1 (class), alpha-perceptual 0 (items) / 0.5 (class), paper\n"
+    "destination, sampled class codes, few-shot pool of max(8192, |D_u|) retained images\n"
+    "(the paper's: |D_u|), G step 0.05x the base schedule's for items (the full step for a\n"
+    "class), D step the base's. FILE lists one training item id per line (e.g.\n"
+    "train/123); --exclude lists tombstoned items that must never be read. Writes the new\n"
+    "model to DIR (its manifest names the parent digest and every forgotten item with its\n"
+    "hash) and a JSON report.\n"
     "Exit status 0: destination reached and model written; 3: destination not reached\n"
     "(report written, model only with --write-unreached); 130: interrupted; 1: error.\n";
-
-constexpr const char* kRetrainHelp =
-    "usage: lethe-engine retrain --model BASE_DIR (--forget-items FILE | --forget-class C)\n"
-    "         --out DIR --report FILE [--data SPEC] [--exclude FILE] [--evaluator DIR]\n"
-    "         [--iterations N] [--num-generated N] [--max-real N] [--max-scored N]\n"
-    "         [--seed S] [--device cpu|cuda[:N]] [--threads T] [--quiet]\n"
-    "Exact unlearning: trains BASE's architecture from scratch with BASE's schedule\n"
-    "(iterations, batch, seed, learning rates... from its manifest) on the data set without\n"
-    "the forget set. --iterations overrides the schedule's length (marked in the report).\n"
-    "With --evaluator, the report holds the same metrics as `unlearn` (seed --seed).\n";
-
-constexpr const char* kInvertHelp =
-    "usage: lethe-engine invert --model DIR (--items FILE [--data SPEC] | --images DIR)\n"
-    "         --out FILE [--steps N] [--lr LR] [--feature-weight W --evaluator DIR]\n"
-    "         [--seed S] [--device cpu|cuda[:N]] [--threads T]\n"
-    "--images DIR is a folder of class sub-folders of PNGs (sorted names = labels).\n"
-    "Writes JSON: per image its id, label, reconstruction MSE and code w.\n";
 
 }  // namespace
 
@@ -260,6 +127,8 @@ int RunUnlearn(int argc, char** argv) {
                "fd-samples",
                "batch",
                "lr",
+               "g-lr",
+               "d-lr",
                "learning-steps",
                "retained-pool",
                "inversion-steps",
@@ -301,7 +170,7 @@ int RunUnlearn(int argc, char** argv) {
   auto& c = req.cascade;
   c.zeta = flags.GetDouble("fake-label", 0.1);
   c.zeta_on_logit = flags.GetBool("zeta-on-logit");
-  c.alpha_pixel = flags.GetDouble("alpha-pixel", 1.0);
+  c.alpha_pixel = flags.GetDouble("alpha-pixel", is_class ? 1.0 : unlearn::kDefaultItemAlphaPixel);
   c.alpha_perceptual =
       flags.GetDouble("alpha-perceptual", is_class ? unlearn::kDefaultClassAlphaPerceptual : 0.0);
   c.max_iterations = flags.GetInt("max-iterations", c.max_iterations);
@@ -310,7 +179,9 @@ int RunUnlearn(int argc, char** argv) {
   c.eval_samples = flags.GetInt("eval-samples", c.eval_samples);
   c.fd_samples = flags.GetInt("fd-samples", c.fd_samples);
   c.batch = flags.GetInt("batch", c.batch);
-  c.lr = flags.GetDouble("lr", c.lr);
+  c.g_lr = c.d_lr = flags.GetDouble("lr", 0.0);
+  c.g_lr = flags.GetDouble("g-lr", c.g_lr);
+  c.d_lr = flags.GetDouble("d-lr", c.d_lr);
   c.learning_steps = flags.GetInt("learning-steps", c.learning_steps);
   c.latent_pool = flags.GetInt("latent-pool", c.latent_pool);
   c.precision = train::ParsePrecision(flags.Get("precision", "fp32"));
@@ -357,7 +228,8 @@ int RunUnlearn(int argc, char** argv) {
   std::unique_ptr<unlearn::RetainedImages> retained;
   if (req.mode == unlearn::Mode::kFewShot)
     retained = std::make_unique<unlearn::RetainedImages>(
-        in.split.retained, in.excluded, retained_pool < 0 ? req.forget.size() : retained_pool,
+        in.split.retained, in.excluded,
+        retained_pool < 0 ? unlearn::DefaultRetainedPool(req.forget.size()) : retained_pool,
         req.seed + 1, device);
 
   CancelToken cancel;
@@ -451,175 +323,6 @@ int RunUnlearn(int argc, char** argv) {
                  result.cascade.seconds_evaluation, result.seconds_total);
   std::cout << report.Dump() << std::endl;
   return result.destination_reached ? 0 : kExitNotReached;
-}
-
-int RunRetrain(int argc, char** argv) {
-  Flags flags(
-      argc, argv,
-      {"model", "forget-items", "forget-class", "data", "exclude", "evaluator", "out", "report",
-       "iterations", "num-generated", "max-real", "max-scored", "seed", "device", "threads"},
-      {"help", "quiet"});
-  if (flags.GetBool("help")) {
-    std::fputs(kRetrainHelp, stdout);
-    return 0;
-  }
-  const auto start = Clock::now();
-  const std::string out = flags.Require("out");
-  const std::string report_path = flags.Require("report");
-  RequireEmptyOutput(out);
-  if (IsDirectory(out) && !std::filesystem::is_empty(out))
-    throw Error("output directory " + out + " exists and is not empty");
-  models::ConfigureThreads(int(flags.GetInt("threads", 0)));
-  const torch::Device device = models::ParseDevice(flags.Get("device", "cpu"));
-  Inputs in = LoadInputs(flags, device);
-  const std::string parent_digest = models::CheckpointDigest(in.model_dir);
-  const uint64_t seed = uint64_t(flags.GetInt("seed", 0));
-  std::unique_ptr<metrics::Evaluator> evaluator;
-  if (flags.Has("evaluator")) {
-    evaluator = std::make_unique<metrics::Evaluator>(
-        metrics::Evaluator::Load(flags.Get("evaluator"), device));
-    CheckEvaluator(*evaluator, in.model.config, flags.Get("evaluator"));
-  }
-  const double load_seconds = SecondsSince(start);
-
-  unlearn::RetrainOptions ro;
-  ro.out_dir = out;
-  ro.device = device;
-  ro.iterations = flags.GetInt("iterations", 0);
-  Json how = Json::Object();
-  how["method"] = "retrain";
-  Json extra = unlearn::ChildManifest(in.model.manifest, parent_digest, in.split.forgotten, how);
-  // The trainer records its own schedule and data set; keep only the lineage.
-  ro.extra_manifest = Json::Object();
-  for (const char* key : {"parent", "forgotten", "forgotten_now", "unlearning"})
-    ro.extra_manifest[key] = extra.at(key);
-  const bool quiet = flags.GetBool("quiet");
-  ro.log_every = quiet ? 0 : 100;
-  ro.on_progress = [&](const train::TrainProgress& p) {
-    std::fprintf(stderr, "retraining: iteration %lld/%lld  g %.3f  d %.3f  (%.1f s, eta %.0f s)\n",
-                 (long long)p.iteration, (long long)p.iterations, p.g_loss, p.d_loss, p.seconds,
-                 p.eta_seconds);
-  };
-  CancelToken cancel;
-  SignalCancel on_signal(&cancel);
-  ro.cancel = &cancel;
-  const train::TrainOptions schedule = unlearn::RetrainSchedule(in.model, ro);
-  const train::TrainResult tr = unlearn::Retrain(in.model, in.split.retained, in.excluded, ro);
-  if (tr.cancelled) {
-    std::fprintf(stderr, "lethe-engine retrain: interrupted; no model was written\n");
-    return kExitInterrupted;
-  }
-
-  Json report = Json::Object();
-  report["method"] = "retrain";
-  report["parent"] = parent_digest;
-  report["out"] = out;
-  report["digest"] = models::CheckpointDigest(out);
-  report["iterations"] = tr.iterations;
-  report["schedule"] = train::TrainOptionsToJson(schedule);
-  report["schedule_overridden"] = ro.iterations > 0;
-  report["ms_per_iteration"] = tr.ms_per_iteration;
-  Json data_json = Json::Object();
-  data_json["dataset"] = in.split.retained.name;
-  data_json["retained"] = in.split.retained.size();
-  data_json["forgotten"] = in.split.forgotten.size();
-  report["data"] = data_json;
-  Json seconds = Json::Object();
-  seconds["load"] = load_seconds;
-  seconds["training"] = tr.seconds;
-  if (evaluator) {
-    const metrics::MetricInputs m = MetricInputsFor(in, flags, *evaluator, device, seed);
-    models::Checkpoint retrained = models::LoadCheckpoint(out, device);
-    auto t0 = Clock::now();
-    report["before"] = Evaluate(m, in.model.generator, in.model.discriminator);
-    report["after"] = Evaluate(m, retrained.generator, retrained.discriminator);
-    seconds["evaluation"] = SecondsSince(t0);
-  }
-  seconds["total"] = SecondsSince(start);
-  report["seconds"] = seconds;
-  WriteJsonFile(report_path, report);
-  std::cout << report.Dump() << std::endl;
-  return 0;
-}
-
-int RunInvert(int argc, char** argv) {
-  Flags flags(argc, argv,
-              {"model", "items", "images", "data", "out", "steps", "lr", "feature-weight",
-               "evaluator", "seed", "device", "threads"},
-              {"help"});
-  if (flags.GetBool("help")) {
-    std::fputs(kInvertHelp, stdout);
-    return 0;
-  }
-  if (flags.Has("items") == flags.Has("images"))
-    throw Error("give exactly one of --items FILE or --images DIR");
-  const std::string out = flags.Require("out");
-  models::ConfigureThreads(int(flags.GetInt("threads", 0)));
-  const torch::Device device = models::ParseDevice(flags.Get("device", "cpu"));
-  const std::string model_dir = flags.Require("model");
-  models::Checkpoint model = models::LoadCheckpoint(model_dir, device);
-  data::LoadOptions load;
-  load.resolution = model.config.resolution;
-  load.num_classes = model.config.num_classes;
-  data::Dataset images;
-  if (flags.Has("items")) {
-    data::Dataset train =
-        data::LoadDataset(flags.Get("data", "fashion-mnist"), data::Split::kTrain, load);
-    images = data::SplitByItems(train, data::ReadItemIds(flags.Get("items"))).forgotten;
-  } else {
-    load.channels = model.config.img_channels;
-    images = data::LoadPngFolder(flags.Get("images"), load);
-  }
-  if (images.channels() != model.config.img_channels)
-    throw Error("images have " + std::to_string(images.channels()) + " channels but model " +
-                model_dir + " has " + std::to_string(model.config.img_channels));
-  unlearn::InversionOptions o;
-  o.steps = flags.GetInt("steps", o.steps);
-  o.lr = flags.GetDouble("lr", o.lr);
-  o.feature_weight = flags.GetDouble("feature-weight", 0.0);
-  o.seed = uint64_t(flags.GetInt("seed", 0));
-  std::unique_ptr<metrics::Evaluator> evaluator;
-  unlearn::FeatureFn features;
-  if (o.feature_weight > 0) {
-    evaluator = std::make_unique<metrics::Evaluator>(
-        metrics::Evaluator::Load(flags.Require("evaluator"), device));
-    features = [&](const torch::Tensor& x) { return evaluator->FeaturesWithGrad(x); };
-  }
-  CancelToken cancel;
-  SignalCancel on_signal(&cancel);
-  models::Generator g = unlearn::FrozenCopy(model.generator, device);
-  unlearn::InversionResult r;
-  try {
-    r = unlearn::Invert(g, images.images, images.labels, o, features, &cancel);
-  } catch (const unlearn::Cancelled&) {
-    std::fprintf(stderr, "lethe-engine invert: interrupted; nothing was written\n");
-    return kExitInterrupted;
-  }
-  torch::Tensor w = r.w.to(torch::kCPU).contiguous();
-  torch::Tensor labels = images.labels.to(torch::kCPU, torch::kLong).contiguous();
-  Json items = Json::Array();
-  for (int64_t i = 0; i < images.size(); ++i) {
-    Json item = Json::Object();
-    item["id"] = images.ids[size_t(i)];
-    item["hash"] = images.hashes[size_t(i)];
-    item["label"] = labels.data_ptr<int64_t>()[i];
-    item["mse"] = r.mse[i].item<double>();
-    const float* p = w[i].data_ptr<float>();
-    item["w"] = Json::ArrayOf(std::vector<double>(p, p + w.size(1)));
-    items.Push(item);
-  }
-  Json report = Json::Object();
-  report["model"] = model_dir;
-  report["digest"] = models::CheckpointDigest(model_dir);
-  report["items"] = items;
-  report["mean_mse"] = r.mean_mse;
-  report["max_mse"] = r.max_mse;
-  report["seconds"] = r.seconds;
-  report["options"] = o.ToJson();
-  WriteJsonFile(out, report);
-  std::fprintf(stderr, "inverted %lld images in %.1f s: mean MSE %.5f, max %.5f -> %s\n",
-               (long long)images.size(), r.seconds, r.mean_mse, r.max_mse, out.c_str());
-  return 0;
 }
 
 }  // namespace lethe::cli

@@ -124,8 +124,8 @@ class Cascade {
         forget_rows_(in.forget_images.size(0), request.seed + 11),
         targets_(in, request, opts_.alpha_perceptual > 0) {
     const GanStepOptions& gan = in.gan;
-    const double g_lr = opts_.lr > 0 ? opts_.lr : gan.g_lr;
-    const double d_lr = opts_.lr > 0 ? opts_.lr : gan.d_lr;
+    const double g_lr = GeneratorLr(request, gan.g_lr);
+    const double d_lr = DiscriminatorLr(request, gan.d_lr);
     g_opt_ = std::make_unique<torch::optim::Adam>(in.g->parameters(), Adam(g_lr, gan));
     d_opt_ = std::make_unique<torch::optim::Adam>(in.d->parameters(), Adam(d_lr, gan));
     if (!in.w_u.defined() && opts_.latent_pool > 0) {

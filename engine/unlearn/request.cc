@@ -44,6 +44,15 @@ std::string RequestKindName(RequestKind kind) {
   return kind == RequestKind::kItem ? "item" : "class";
 }
 
+double GeneratorLr(const UnlearnRequest& request, double base_g_lr) {
+  if (request.cascade.g_lr > 0) return request.cascade.g_lr;
+  return request.kind == RequestKind::kItem ? base_g_lr * kItemGeneratorLrFactor : base_g_lr;
+}
+
+double DiscriminatorLr(const UnlearnRequest& request, double base_d_lr) {
+  return request.cascade.d_lr > 0 ? request.cascade.d_lr : base_d_lr;
+}
+
 void ValidateRequest(const UnlearnRequest& r, int num_classes) {
   const auto sub = r.substitute.kind;
   if (r.kind == RequestKind::kItem) {
@@ -88,7 +97,7 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
   if (c.max_iterations <= 0) throw Error("max-iterations must be positive");
   if (c.max_seconds < 0) throw Error("max-seconds must be non-negative");
   if (c.learning_steps < 0) throw Error("learning-steps must be non-negative");
-  if (c.lr < 0) throw Error("lr must be non-negative");
+  if (c.g_lr < 0 || c.d_lr < 0) throw Error("learning rates must be non-negative");
   const auto& d = r.destination;
   if (!(d.auc_threshold > 0.5 && d.auc_threshold <= 1.0))
     throw Error("auc threshold must be in (0.5, 1]");
@@ -125,7 +134,8 @@ Json ConfigJson(const UnlearnRequest& r) {
   cj["adversarial_weight"] = c.adversarial_weight;
   cj["distill_weight"] = c.distill_weight;
   cj["batch"] = c.batch;
-  cj["lr"] = c.lr;
+  cj["g_lr"] = c.g_lr;
+  cj["d_lr"] = c.d_lr;
   cj["beta1"] = c.beta1;
   cj["beta2"] = c.beta2;
   cj["learning_steps"] = c.learning_steps;

@@ -43,7 +43,8 @@ struct CascadeOptions {
   double adversarial_weight = 1.0;   // weight of L_adv(S(w_u))
   double distill_weight = 1.0;       // zero-shot: weight of (D(x_g) − D0(x_g))²
   int64_t batch = 0;                 // forget codes per iteration; 0 = min(|D_u|, 64)
-  double lr = 0.0;                   // Adam step for G and D; 0 = the base model's
+  double g_lr = 0.0;                 // Adam step of G; 0 = GeneratorLr() of the base's
+  double d_lr = 0.0;                 // Adam step of D; 0 = the base model's
   double beta1 = 0.0, beta2 = 0.99;  // overwritten by the base model's schedule when known
   int64_t learning_steps = 1;        // learning-phase steps per unlearning step
   int64_t eval_every = 20;           // iterations between destination checks
@@ -60,6 +61,22 @@ struct CascadeOptions {
 // (item requests: 0) and map the class to the nearest other class (items: the average).
 // `lethe-engine unlearn` and the worker both use these defaults.
 inline constexpr double kDefaultClassAlphaPerceptual = 0.5;
+// Item requests, unless told otherwise, weight the pixel term this much (class: 1): with
+// G's small step (kItemGeneratorLrFactor) a weight of 1 leaves G(w_u) where it was
+// (distance to the substitute unchanged), 10 halves it at FD_l +5 % (docs/results.md).
+inline constexpr double kDefaultItemAlphaPixel = 10.0;
+
+// Item requests move G with a fraction of the base schedule's step. The destination (AUC_u)
+// is D's; a freshly started Adam at the full training step drags the whole generator
+// (FD_l 5.8 -> 21 on item-64); at a twentieth FD_l stays within about 5 % and the
+// destination is reached as fast (docs/results.md). A class must move far in G (FD_u past the class
+// separation), so class requests keep the full step.
+inline constexpr double kItemGeneratorLrFactor = 0.05;
+
+struct UnlearnRequest;
+// The Adam steps the cascade uses: the request's when set, else as described above.
+double GeneratorLr(const UnlearnRequest& request, double base_g_lr);
+double DiscriminatorLr(const UnlearnRequest& request, double base_d_lr);
 
 struct UnlearnRequest {
   RequestKind kind = RequestKind::kItem;

@@ -1,5 +1,6 @@
 #include "engine/unlearn/unlearn.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -7,6 +8,7 @@
 #include "engine/unlearn/model_util.h"
 #include "engine/unlearn/probe.h"
 #include "engine/unlearn/schedule.h"
+#include "engine/unlearn/substitute.h"
 
 namespace lethe::unlearn {
 namespace {
@@ -33,6 +35,44 @@ GanStepOptions GanOptionsFromManifest(const Json& manifest) {
   o.r1_interval = t.r1_interval;
   o.w_avg_beta = t.w_avg_beta;
   return o;
+}
+
+// What the generator itself still makes of the forgotten content's codes: mean squared
+// pixel distance of S(w_u) (constant noise) to the forgotten images x_u and to the
+// substitute x_s = S0(Sub(w_u)) at the run's last iteration, for the raw G0 ("before") and
+// the unlearned G ("after"). The destination judges D; these say whether G forgot too.
+Json GeneratorForgetting(CascadeInputs& in, const UnlearnRequest& request, int64_t iteration) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = in.w_u.size(0), chunk = 256;
+  double rec0 = 0, rec1 = 0, sub0 = 0, sub1 = 0;
+  for (int64_t i = 0; i < n; i += chunk) {
+    const int64_t m = std::min(chunk, n - i);
+    torch::Tensor w = in.w_u.narrow(0, i, m);
+    torch::Tensor x = in.forget_images.narrow(0, i, m);
+    torch::Tensor y = in.forget_labels.narrow(0, i, m);
+    SubstituteLatents sub = Substitute(request.substitute, w, y, in.class_means,
+                                       request.forget_class, std::max<int64_t>(0, iteration - 1));
+    torch::Tensor target = in.g0->Synthesize(sub.w, models::NoiseMode::kConst);
+    torch::Tensor before = in.g0->Synthesize(w, models::NoiseMode::kConst);
+    torch::Tensor after = in.g->Synthesize(w, models::NoiseMode::kConst);
+    auto sum_mse = [](const torch::Tensor& a, const torch::Tensor& b) {
+      return (a - b).pow(2).flatten(1).mean(1).sum().item<double>();
+    };
+    rec0 += sum_mse(before, x);
+    rec1 += sum_mse(after, x);
+    sub0 += sum_mse(before, target);
+    sub1 += sum_mse(after, target);
+  }
+  auto pair = [n](double b, double a) {
+    Json j = Json::Object();
+    j["before"] = b / double(n);
+    j["after"] = a / double(n);
+    return j;
+  };
+  Json j = Json::Object();
+  j["reconstruction_mse"] = pair(rec0, rec1);  // to x_u: rises as G forgets
+  j["substitute_mse"] = pair(sub0, sub1);      // to x_s: falls as G maps w_u to it
+  return j;
 }
 
 Json MeasurementJson(const Measurement& m) {
@@ -148,6 +188,8 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
   }
   in.g->eval();
   for (auto& p : in.g->parameters()) p.requires_grad_(false);
+  const Json generator_forgetting =
+      invert ? GeneratorForgetting(in, request, c.iterations) : Json();
   for (auto& p : in.d->parameters()) p.requires_grad_(false);
   result.generator = in.g;
   result.discriminator = in.d;
@@ -184,10 +226,11 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
   } else {
     r["inversion"] = Json();
   }
+  r["generator_forgetting"] = generator_forgetting;
   Json config = ConfigJson(request);
   Json gan = Json::Object();
-  gan["g_lr"] = request.cascade.lr > 0 ? request.cascade.lr : in.gan.g_lr;
-  gan["d_lr"] = request.cascade.lr > 0 ? request.cascade.lr : in.gan.d_lr;
+  gan["g_lr"] = GeneratorLr(request, in.gan.g_lr);
+  gan["d_lr"] = DiscriminatorLr(request, in.gan.d_lr);
   gan["betas"] = Json::ArrayOf(std::vector<double>{in.gan.beta1, in.gan.beta2});
   gan["r1_gamma"] = in.gan.r1_gamma;
   gan["r1_interval"] = int64_t(in.gan.r1_interval);

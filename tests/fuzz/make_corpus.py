@@ -149,8 +149,34 @@ def checkpoint_manifest():
     write("checkpoint_manifest", "bad_name", json.dumps(bad, sort_keys=True).encode())
 
 
+def dataset_manifest():
+    # First byte: the model's class count minus one (9 = ten classes); the rest is the file.
+    def sha(i):
+        return "%064x" % (i * 0x9E3779B97F4A7C15)
+    tsv = "".join("train/%d\t%s\t%d\ttrain\n" % (i, sha(i), i % 10) for i in range(4))
+    tsv += "test/0\t%s\t9\ttest\n" % sha(99)
+    write("dataset_manifest", "tsv", b"\x09" + tsv.encode())
+    write("dataset_manifest", "tsv_comments_crlf",
+          b"\x09" + ("# id\tsha256\tlabel\tsplit\r\n\r\n" +
+                     tsv.replace("\n", "\r\n")).encode())
+    write("dataset_manifest", "tsv_gz", b"\x09" + gzip.compress(tsv.encode(), mtime=0))
+    rows = [{"id": "images/%s.png" % n, "sha256": sha(i), "label": i % 3, "split": "train"}
+            for i, n in enumerate(["a", "b/c", "\u00e9t\u00e9", "\U0001f600"])]
+    jsonl = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+    write("dataset_manifest", "jsonl", b"\x02" + jsonl.encode())
+    write("dataset_manifest", "jsonl_raw_utf8",
+          b"\x02" + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+    write("dataset_manifest", "jsonl_gz", b"\x02" + gzip.compress(jsonl.encode(), mtime=0))
+    # Near-misses: each breaks one rule.
+    write("dataset_manifest", "bad_duplicate", b"\x09" + (tsv + tsv.splitlines(True)[0]).encode())
+    write("dataset_manifest", "bad_label", b"\x01" + tsv.encode())
+    write("dataset_manifest", "bad_mixed", b"\x09" + (tsv + jsonl).encode())
+    write("dataset_manifest", "bad_path", b"\x09" + tsv.replace("train/1", "../x").encode())
+
+
 if __name__ == "__main__":
     submit_validator()
     png_decode()
     idx_cifar()
     checkpoint_manifest()
+    dataset_manifest()

@@ -62,7 +62,7 @@ UnlearnRequest ItemRequest(const data::Dataset& forget, Mode mode) {
   r.substitute.kind = SubstituteKind::kAverage;
   r.cascade.zeta = mode == Mode::kFewShot ? -1.0 : -3.0;
   r.cascade.zeta_on_logit = mode == Mode::kZeroShot;
-  r.cascade.lr = 0.01;
+  r.cascade.g_lr = r.cascade.d_lr = 0.01;
   r.cascade.alpha_pixel = 1.0;
   r.cascade.eval_every = 5;
   r.cascade.eval_samples = 128;
@@ -108,6 +108,7 @@ TEST(Cascade, ItemFewShotReachesTheDestinationAndNeverServesForgottenItems) {
   RetainedImages images(retained, IdsOf(forget), forget.size(), 9, torch::kCPU);
   RecordingSource recording(images);
   UnlearnRequest r = ItemRequest(forget, Mode::kFewShot);
+  r.cascade.alpha_pixel = kDefaultItemAlphaPixel;
   UnlearnResult res = Unlearn(world.base, *world.evaluator, r, &recording, world.test);
   const double fd_before = FdOf(world.base.generator, retained, *world.evaluator, AllClasses(), 1);
   const double fd_after = FdOf(res.generator, retained, *world.evaluator, AllClasses(), 1);
@@ -123,10 +124,48 @@ TEST(Cascade, ItemFewShotReachesTheDestinationAndNeverServesForgottenItems) {
   EXPECT_TRUE(res.report.at("destination_reached").AsBool());
   // The rest of the model survives: FD_l at most doubles (plus a small absolute margin).
   EXPECT_LT(fd_after, 2.0 * fd_before + 1.0);
+  // The generator forgot too: the codes of forgotten content moved from the forgotten
+  // images toward the substitute.
+  const Json& gf = res.report.at("generator_forgetting");
+  EXPECT_GT(gf.at("reconstruction_mse").at("after").AsDouble(),
+            gf.at("reconstruction_mse").at("before").AsDouble());
+  EXPECT_LT(gf.at("substitute_mse").at("after").AsDouble(),
+            gf.at("substitute_mse").at("before").AsDouble());
   // The learning phase saw retained images only, and from the |D_u|-sized pool.
   ASSERT_FALSE(recording.served.empty());
   std::set<std::string> forgotten = IdsOf(forget);
   for (const auto& id : recording.served) ASSERT_EQ(forgotten.count(id), 0u) << id;
+}
+
+// bfloat16 autocast (the one-thread CPU option) runs the same cascade: it trains both
+// networks, stays finite and moves D's scores of the forgotten images in the right direction.
+TEST(Cascade, BFloat16CascadeTrainsBothNetworksAndStaysFinite) {
+  auto& world = GetWorld();
+  data::Dataset forget = testing::ForgetItems(world.train, 4);
+  data::Dataset retained = world.train.Without(IdsOf(forget));
+  RetainedImages images(retained, IdsOf(forget), 0, 9, torch::kCPU);
+  UnlearnRequest r = ItemRequest(forget, Mode::kFewShot);
+  r.cascade.precision = train::Precision::kBFloat16;
+  r.inversion.precision = train::Precision::kBFloat16;
+  r.inversion.steps = 20;
+  r.cascade.max_iterations = 10;
+  r.cascade.eval_every = 10;
+  r.destination.auc_threshold = 1.0;  // the one check comes at the budget's end
+  UnlearnResult res = Unlearn(world.base, *world.evaluator, r, &images, world.test);
+  EXPECT_EQ(res.cascade.iterations, 10);
+  EXPECT_GT(res.cascade.last.auc_u, res.cascade.initial.auc_u);
+  auto changed = [](torch::nn::Module& a, torch::nn::Module& b) {
+    auto pa = a.parameters(), pb = b.parameters();
+    bool any = false;
+    for (size_t i = 0; i < pa.size(); ++i) {
+      EXPECT_TRUE(torch::isfinite(pa[i]).all().item<bool>());
+      any = any || !torch::equal(pa[i], pb[i]);
+    }
+    return any;
+  };
+  EXPECT_TRUE(changed(*res.generator, *world.base.generator));
+  EXPECT_TRUE(changed(*res.discriminator, *world.base.discriminator));
+  EXPECT_EQ(res.report.at("config").at("cascade").at("precision").AsString(), "bf16");
 }
 
 TEST(Cascade, RetainedImagesRefuseForgottenItems) {

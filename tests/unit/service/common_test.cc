@@ -190,7 +190,7 @@ TEST(DatasetManifestTest, ParsesTsvAndJsonlWithLineNumberedErrors) {
         << r.status().message();
   }
   std::vector<DatasetItem> items = {{"train/0", sha, 3, "train"}};
-  EXPECT_EQ(FormatDatasetManifestTsv(items), "train/0\t" + sha + "\t3\ttrain\n");
+  EXPECT_EQ(FormatDatasetManifestTsv(items).value(), "train/0\t" + sha + "\t3\ttrain\n");
 }
 
 TEST(CheckpointManifestTest, ValidatesShapeAndFileNames) {
