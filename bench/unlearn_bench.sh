@@ -17,10 +17,10 @@
 # Environment: ENGINE (lethe-engine binary), BASE (model dir, required), EVALUATOR,
 # DATA (data spec, default fashion-mnist), OUT (results dir), THREADS, DEVICE,
 # MAX_ITERS (1500), MAX_SECONDS (1800), EVAL_EVERY (20), CLASS (0), SEED (1),
-# RETRAIN_ITERS (200), CLASS_INV_STEPS (200: inversion steps when a whole class is
-# inverted), KEEP_MODELS (0), PRECISION (fp32|bf16, of unlearning; retraining uses the
-# base model's), RETAINED_POOL, G_LR, D_LR, INVERSION_STEPS (override the engine's
-# defaults when set). Exit status 0 when every run completed (reached or
+# RETRAIN_ITERS (200), CLASS_INV_STEPS (inversion steps when a whole class is inverted;
+# default the engine's), KEEP_MODELS (0), PRECISION (fp32|bf16, of unlearning; retraining uses the
+# base model's), RETAINED_POOL, G_LR, D_LR, INVERSION_STEPS, INVERSION_START (override
+# the engine's defaults when set). Exit status 0 when every run completed (reached or
 # not: the table says which), 1 when one failed.
 set -euo pipefail
 
@@ -39,7 +39,7 @@ CLASS=${CLASS:-0}
 SEED=${SEED:-1}
 RETRAIN_ITERS=${RETRAIN_ITERS:-200}
 KEEP_MODELS=${KEEP_MODELS:-0}
-CLASS_INV_STEPS=${CLASS_INV_STEPS:-200}
+CLASS_INV_STEPS=${CLASS_INV_STEPS:-}
 # Arithmetic of unlearning's forward passes; retraining follows the base model's manifest.
 PRECISION=${PRECISION:-fp32}
 
@@ -73,6 +73,7 @@ common=(--model "$BASE" --evaluator "$EVALUATOR" --data "$DATA" --threads "$THRE
 [[ -n ${G_LR:-} ]] && common+=(--g-lr "$G_LR")
 [[ -n ${D_LR:-} ]] && common+=(--d-lr "$D_LR")
 [[ -n ${INVERSION_STEPS:-} ]] && common+=(--inversion-steps "$INVERSION_STEPS")
+[[ -n ${INVERSION_START:-} ]] && common+=(--inversion-start "$INVERSION_START")
 failed=0
 
 unlearn() {  # name, then extra flags
@@ -100,7 +101,7 @@ for s in "${scenarios[@]}"; do
                      --latents sampled --alpha-perceptual 0.5 ;;
     class-inverted) unlearn "$s" --forget-class "$CLASS" --substitute other-class \
                       --latents inverted --alpha-perceptual 0.5 \
-                      --inversion-steps "$CLASS_INV_STEPS" ;;
+                      ${CLASS_INV_STEPS:+--inversion-steps "$CLASS_INV_STEPS"} ;;
     item64-zero) unlearn "$s" --forget-items "$(item_ids 64)" --mode zero-shot --fake-label 0.1 ;;
     item64-truncation) unlearn "$s" --forget-items "$(item_ids 64)" --substitute truncation \
                          --psi 0.5 --fake-label 0.1 ;;

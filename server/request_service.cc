@@ -1,11 +1,8 @@
 #include "server/request_service.h"
 
-#include <algorithm>
-#include <map>
-#include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/audit.h"
 #include "common/errors.h"
 #include "common/page_token.h"
@@ -14,6 +11,7 @@
 #include "common/validation.h"
 #include "engine/base/sha256.h"
 #include "server/proto_convert.h"
+#include "server/submit_items.h"
 #include "server/submit_validator.h"
 #include "server/upload_image.h"
 
@@ -113,18 +111,102 @@ absl::Status CheckRequestId(const std::string& field, const std::string& id) {
   return absl::OkStatus();
 }
 
-// "a, b, c (and 7 more)" for error messages.
-std::string Capped(const std::vector<std::string>& values, size_t cap = 10) {
-  std::vector<std::string> shown;
-  for (size_t i = 0; i < values.size() && i < cap; ++i) shown.push_back("\"" + values[i] + "\"");
-  std::string out = absl::StrJoin(shown, ", ");
-  if (values.size() > cap) absl::StrAppend(&out, " (and ", values.size() - cap, " more)");
-  return out;
+// A submit as it will be stored, before its items are resolved.
+PreparedSubmit PrepareSubmit(const ValidatedSubmit& v, const Principal& requester,
+                             int64_t due_days) {
+  PreparedSubmit s;
+  s.id = NewUuid();
+  s.idempotency_key = v.idempotency_key;
+  s.body_sha256 = v.body_sha256;
+  s.requester = requester;
+  s.model = v.model;
+  s.kind = v.kind;
+  s.class_label = v.class_label;
+  s.mode = v.mode;
+  s.substitute = v.substitute;
+  s.params_json = v.params.Dump();
+  s.subject_hash = v.subject_hash;
+  s.legal_ground = v.legal_ground;
+  s.legal_ground_text = v.legal_ground_text;
+  s.forget_unmatched_images = v.forget_unmatched_images;
+  s.due_days = due_days;
+  s.image_count = int(v.uploads.size());
+  return s;
 }
 
-std::string CappedJoin(const std::vector<std::string>& values, size_t cap = 20) {
-  std::vector<std::string> shown(values.begin(), values.begin() + std::min(values.size(), cap));
-  return absl::StrJoin(shown, ",");
+// The pixel hash of each upload (CPU only), checked against the model's item shape.
+absl::StatusOr<std::vector<std::string>> HashUploads(const ValidatedSubmit& v,
+                                                     const ItemShape& shape) {
+  std::vector<std::string> pixel_hashes;
+  for (size_t i = 0; i < v.uploads.size(); ++i) {
+    ASSIGN_OR_RETURN(std::string h, HashUploadedImage(absl::StrCat("items.images[", i, "].png"),
+                                                      *v.uploads[i].png, shape));
+    pixel_hashes.push_back(std::move(h));
+  }
+  return pixel_hashes;
+}
+
+// The audit record commits to the items by hash; no ids of people, no image bytes.
+Json SubmitAuditPayload(const PreparedSubmit& s, const Json& params) {
+  Sha256 items_hash;
+  for (const PreparedItem& item : s.items) {
+    items_hash.Update(item.item_id.value_or(""));
+    items_hash.Update("\t");
+    items_hash.Update(item.sha256);
+    items_hash.Update("\n");
+  }
+  Json payload = Json::Object();
+  payload["model"] = s.model;
+  payload["kind"] = s.kind;
+  if (s.class_label) payload["class_label"] = *s.class_label;
+  payload["mode"] = s.mode;
+  payload["substitute"] = s.substitute;
+  payload["params"] = params;
+  payload["legal_ground"] = s.legal_ground;
+  payload["subject_hash"] = s.subject_hash;
+  payload["item_count"] = s.item_count;
+  payload["image_count"] = s.image_count;
+  payload["unmatched_image_count"] = s.unmatched_image_count;
+  payload["items_sha256"] = items_hash.FinishHex();
+  payload["body_sha256"] = s.body_sha256;
+  payload["idempotency_key"] = s.idempotency_key;
+  payload["state"] = "queued";
+  return payload;
+}
+
+// The reply to a submit that was just written, built from what was written (no read
+// back). The request's enums are echoed as sent.
+pb::ForgetRequest SubmittedRequest(const PreparedSubmit& s, const WriteResult& w,
+                                   const pb::SubmitForgetRequestRequest& req) {
+  pb::ForgetRequest out;
+  out.set_id(s.id);
+  out.set_request_id(s.idempotency_key);
+  out.set_model(s.model);
+  out.set_kind(s.class_label ? pb::FORGET_KIND_CLASS : pb::FORGET_KIND_ITEMS);
+  if (s.class_label) out.set_class_label(*s.class_label);
+  out.set_mode(ModeFromDb(s.mode));
+  out.set_substitute(SubstituteFromDb(s.substitute));
+  *out.mutable_hyperparameters() = req.hyperparameters();
+  out.set_state(pb::REQUEST_STATE_QUEUED);
+  out.set_requester(s.requester.name);
+  out.set_requester_id(s.requester.token_id);
+  out.set_legal_ground(req.legal_ground());
+  out.set_legal_ground_text(s.legal_ground_text);
+  out.set_subject_hash(s.subject_hash);
+  SetTimestamp(w.received_us, out.mutable_received_at());
+  SetTimestamp(w.due_us, out.mutable_due_at());
+  out.set_item_count(s.item_count);
+  out.set_image_count(s.image_count);
+  out.set_unmatched_image_count(s.unmatched_image_count);
+  out.set_forget_unmatched_images(s.forget_unmatched_images);
+  for (const PreparedItem& item : s.items) {
+    pb::RequestItem* ri = out.add_items();
+    ri->set_item_id(item.item_id.value_or(""));
+    ri->set_sha256(item.sha256);
+    ri->set_uploaded(item.image != nullptr || item.upload_name.has_value());
+    ri->set_upload_name(item.upload_name.value_or(""));
+  }
+  return out;
 }
 
 absl::Status NotOwner(const Principal& p) {
@@ -183,6 +265,76 @@ absl::StatusOr<pb::ForgetRequest> RequestService::ExistingForKey(const CallConte
   return Load(call, id, true, Permission::kReadAllRequests);
 }
 
+absl::StatusOr<int64_t> RequestService::CountClassItems(const CallContext& call,
+                                                        const ModelInfo& model, int label) {
+  if (label >= model.num_classes) {
+    return InvalidField("class_target.label",
+                        absl::StrCat(label, " is outside [0, ", model.num_classes, ") for model \"",
+                                     model.name, "\""),
+                        "OUT_OF_RANGE");
+  }
+  ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
+  int64_t total = 0, remaining = 0;
+  try {
+    pqxx::nontransaction tx(lease.conn());
+    pqxx::row r = tx.exec_params1(
+        "SELECT count(*), count(*) FILTER (WHERE t.id IS NULL) FROM dataset_items d "
+        "LEFT JOIN tombstones t ON t.model = d.model AND t.item_id = d.item_id "
+        "WHERE d.model = $1 AND d.label = $2 AND d.split = 'train'",
+        model.name, label);
+    total = r[0].as<int64_t>();
+    remaining = r[1].as<int64_t>();
+  } catch (const std::exception& e) {
+    return StatusFromDbException(e, "count class items");
+  }
+  if (total == 0) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, "EMPTY_CLASS",
+        absl::StrCat("model \"", model.name, "\" has no training items of class ", label),
+        {{"field", "class_target.label"}});
+  }
+  if (remaining == 0) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "ALREADY_FORGOTTEN",
+                     absl::StrCat("every training item of class ", label, " of model \"",
+                                  model.name, "\" is already forgotten"),
+                     {{"field", "class_target.label"}});
+  }
+  return remaining;
+}
+
+absl::StatusOr<ItemLookup> RequestService::LookupItems(const CallContext& call,
+                                                       const ValidatedSubmit& v,
+                                                       const std::string& model,
+                                                       const std::vector<std::string>& pixel_hashes,
+                                                       bool* key_taken) {
+  *key_taken = false;
+  ItemLookup lookup;
+  ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
+  try {
+    pqxx::nontransaction tx(lease.conn());
+    pqxx::result r =
+        tx.exec_prepared(kSubmitLookupStatement, call.principal.token_id, v.idempotency_key, model,
+                         PgTextArray(v.item_ids), PgTextArray(pixel_hashes));
+    for (const auto& row : r) {
+      if (row[5].as<bool>()) {  // the idempotency key is taken
+        *key_taken = true;
+        continue;
+      }
+      std::string id = row[0].as<std::string>();
+      ManifestItem item{row[1].as<std::string>(), row[2].as<std::string>()};
+      if (row[3].as<bool>()) lookup.tombstoned_ids.insert(id);
+      if (row[4].as<bool>()) {
+        lookup.by_hash[item.sha256].push_back(id);
+      } else {
+        lookup.by_id[id] = item;
+      }
+    }
+  } catch (const std::exception& e) {
+    return StatusFromDbException(e, "look up items");
+  }
+  return lookup;
+}
+
 absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
     const CallContext& call, const pb::SubmitForgetRequestRequest& req) {
   RETURN_IF_ERROR(Require(call.principal, Permission::kSubmitRequest));
@@ -197,219 +349,22 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
   }
 
   ASSIGN_OR_RETURN(ModelInfo model, models_->Get(v.model, call.deadline));
-  PreparedSubmit s;
-  s.id = NewUuid();
-  s.idempotency_key = v.idempotency_key;
-  s.body_sha256 = v.body_sha256;
-  s.requester = call.principal;
-  s.model = v.model;
-  s.kind = v.kind;
-  s.class_label = v.class_label;
-  s.mode = v.mode;
-  s.substitute = v.substitute;
-  s.params_json = v.params.Dump();
-  s.subject_hash = v.subject_hash;
-  s.legal_ground = v.legal_ground;
-  s.legal_ground_text = v.legal_ground_text;
-  s.forget_unmatched_images = v.forget_unmatched_images;
-  s.due_days = limits_.due_days;
-  s.image_count = int(v.uploads.size());
-
+  PreparedSubmit s = PrepareSubmit(v, call.principal, limits_.due_days);
   if (v.class_label) {
-    if (*v.class_label >= model.num_classes) {
-      return InvalidField("class_target.label",
-                          absl::StrCat(*v.class_label, " is outside [0, ", model.num_classes,
-                                       ") for model \"", model.name, "\""),
-                          "OUT_OF_RANGE");
-    }
-    ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
-    int64_t total = 0, remaining = 0;
-    try {
-      pqxx::nontransaction tx(lease.conn());
-      pqxx::row r = tx.exec_params1(
-          "SELECT count(*), count(*) FILTER (WHERE t.id IS NULL) FROM dataset_items d "
-          "LEFT JOIN tombstones t ON t.model = d.model AND t.item_id = d.item_id "
-          "WHERE d.model = $1 AND d.label = $2 AND d.split = 'train'",
-          model.name, *v.class_label);
-      total = r[0].as<int64_t>();
-      remaining = r[1].as<int64_t>();
-    } catch (const std::exception& e) {
-      return StatusFromDbException(e, "count class items");
-    }
-    if (total == 0) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "EMPTY_CLASS",
-                       absl::StrCat("model \"", model.name, "\" has no training items of class ",
-                                    *v.class_label),
-                       {{"field", "class_target.label"}});
-    }
-    if (remaining == 0) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "ALREADY_FORGOTTEN",
-                       absl::StrCat("every training item of class ", *v.class_label, " of model \"",
-                                    model.name, "\" is already forgotten"),
-                       {{"field", "class_target.label"}});
-    }
+    ASSIGN_OR_RETURN(int64_t remaining, CountClassItems(call, model, *v.class_label));
     s.item_count = int(remaining);
   } else {
     // Hash the uploads first (CPU only), then resolve ids and hashes in one round trip.
-    std::vector<std::string> pixel_hashes;
-    for (size_t i = 0; i < v.uploads.size(); ++i) {
-      ASSIGN_OR_RETURN(std::string h, HashUploadedImage(absl::StrCat("items.images[", i, "].png"),
-                                                        *v.uploads[i].png, model.item));
-      pixel_hashes.push_back(std::move(h));
-    }
-    struct Found {
-      std::string sha256;
-      std::string split;
-      bool tombstoned = false;
-    };
-    std::map<std::string, Found> by_id;                       // requested ids found
-    std::map<std::string, std::vector<std::string>> by_hash;  // train items per hash
-    std::set<std::string> tombstoned_ids;
-    std::string existing_id, existing_body;
-    {
-      ASSIGN_OR_RETURN(auto lease, db_->Acquire(call.deadline));
-      try {
-        pqxx::nontransaction tx(lease.conn());
-        pqxx::result r =
-            tx.exec_prepared(kSubmitLookupStatement, call.principal.token_id, v.idempotency_key,
-                             model.name, PgTextArray(v.item_ids), PgTextArray(pixel_hashes));
-        for (const auto& row : r) {
-          if (row[5].as<bool>()) {  // the idempotency key is taken
-            existing_id = row[0].as<std::string>();
-            existing_body = row[1].as<std::string>();
-            continue;
-          }
-          Found f{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<bool>()};
-          std::string id = row[0].as<std::string>();
-          if (f.tombstoned) tombstoned_ids.insert(id);
-          if (row[4].as<bool>()) {
-            by_hash[f.sha256].push_back(id);
-          } else {
-            by_id[id] = f;
-          }
-        }
-      } catch (const std::exception& e) {
-        return StatusFromDbException(e, "look up items");
-      }
-    }
-    if (!existing_id.empty()) {
+    ASSIGN_OR_RETURN(std::vector<std::string> pixel_hashes, HashUploads(v, model.item));
+    bool key_taken = false;
+    ASSIGN_OR_RETURN(ItemLookup lookup, LookupItems(call, v, model.name, pixel_hashes, &key_taken));
+    if (key_taken) {
       auto existing = ExistingForKey(call, v.idempotency_key, v.body_sha256, &found);
       if (found || !existing.ok()) return existing;
     }
-    std::vector<std::string> unknown, not_train;
-    for (const std::string& id : v.item_ids) {
-      auto it = by_id.find(id);
-      if (it == by_id.end()) {
-        unknown.push_back(id);
-      } else if (it->second.split != "train") {
-        not_train.push_back(id);
-      }
-    }
-    if (!unknown.empty()) {
-      return MakeError(absl::StatusCode::kNotFound, "UNKNOWN_ITEMS",
-                       absl::StrCat(unknown.size(),
-                                    " item id(s) are not in the training "
-                                    "manifest of model \"",
-                                    model.name, "\": ", Capped(unknown)),
-                       {{"field", "items.item_ids"},
-                        {"unknown_count", std::to_string(unknown.size())},
-                        {"unknown", CappedJoin(unknown)}});
-    }
-    if (!not_train.empty()) {
-      return MakeError(
-          absl::StatusCode::kInvalidArgument, "NOT_TRAINING_ITEMS",
-          absl::StrCat(not_train.size(),
-                       " item id(s) belong to the test split of "
-                       "model \"",
-                       model.name, "\", which it was not trained on: ", Capped(not_train)),
-          {{"field", "items.item_ids"}, {"items", CappedJoin(not_train)}});
-    }
-    // Rows: named ids first, then uploads (matched items not already named, or the
-    // unmatched upload itself).
-    std::set<std::string> taken;
-    for (const std::string& id : v.item_ids) {
-      s.items.push_back({id, by_id[id].sha256, std::nullopt, nullptr});
-      taken.insert(id);
-    }
-    std::vector<std::string> unmatched;
-    for (size_t i = 0; i < v.uploads.size(); ++i) {
-      const ValidatedUpload& u = v.uploads[i];
-      std::optional<std::string> name =
-          u.name.empty() ? std::nullopt : std::optional<std::string>(u.name);
-      auto it = by_hash.find(pixel_hashes[i]);
-      if (it == by_hash.end()) {
-        unmatched.push_back(u.name.empty() ? absl::StrCat("images[", i, "]")
-                                           : absl::StrCat("images[", i, "] (", u.name, ")"));
-        s.items.push_back({std::nullopt, pixel_hashes[i], name, u.png});
-        ++s.unmatched_image_count;
-        continue;
-      }
-      bool image_kept = false;
-      for (const std::string& id : it->second) {
-        if (!taken.insert(id).second) continue;
-        s.items.push_back({id, pixel_hashes[i], name, image_kept ? nullptr : u.png});
-        image_kept = true;
-      }
-      if (!image_kept) {
-        // Every matching item was already named: keep the upload on the first of them.
-        for (PreparedItem& item : s.items) {
-          if (item.item_id && *item.item_id == it->second.front() && item.image == nullptr) {
-            item.image = u.png;
-            item.upload_name = name;
-            break;
-          }
-        }
-      }
-    }
-    if (!unmatched.empty() && !v.forget_unmatched_images) {
-      return MakeError(
-          absl::StatusCode::kNotFound, "UNMATCHED_IMAGES",
-          absl::StrCat(unmatched.size(),
-                       " uploaded image(s) match no training item "
-                       "of model \"",
-                       model.name, "\": ", Capped(unmatched),
-                       "; set forget_unmatched_images to record them anyway"),
-          {{"field", "items.images"}, {"unmatched_count", std::to_string(unmatched.size())}});
-    }
-    std::vector<std::string> already;
-    for (const PreparedItem& item : s.items) {
-      if (item.item_id && tombstoned_ids.count(*item.item_id)) already.push_back(*item.item_id);
-    }
-    if (!already.empty()) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "ALREADY_FORGOTTEN",
-                       absl::StrCat(already.size(), " item(s) of model \"", model.name,
-                                    "\" are already forgotten: ", Capped(already)),
-                       {{"field", "items"}, {"items", CappedJoin(already)}});
-    }
-    s.item_count = 0;
-    for (const PreparedItem& item : s.items) s.item_count += item.item_id ? 1 : 0;
+    RETURN_IF_ERROR(MatchSubmitItems(lookup, v, pixel_hashes, model.name, &s));
   }
-
-  // The audit record commits to the items by hash; no ids of people, no image bytes.
-  Sha256 items_hash;
-  for (const PreparedItem& item : s.items) {
-    items_hash.Update(item.item_id.value_or(""));
-    items_hash.Update("\t");
-    items_hash.Update(item.sha256);
-    items_hash.Update("\n");
-  }
-  Json payload = Json::Object();
-  payload["model"] = s.model;
-  payload["kind"] = s.kind;
-  if (s.class_label) payload["class_label"] = *s.class_label;
-  payload["mode"] = s.mode;
-  payload["substitute"] = s.substitute;
-  payload["params"] = v.params;
-  payload["legal_ground"] = s.legal_ground;
-  payload["subject_hash"] = s.subject_hash;
-  payload["item_count"] = s.item_count;
-  payload["image_count"] = s.image_count;
-  payload["unmatched_image_count"] = s.unmatched_image_count;
-  payload["items_sha256"] = items_hash.FinishHex();
-  payload["body_sha256"] = s.body_sha256;
-  payload["idempotency_key"] = s.idempotency_key;
-  payload["state"] = "queued";
-  s.audit_payload = payload;
+  s.audit_payload = SubmitAuditPayload(s, v.params);
 
   ASSIGN_OR_RETURN(WriteResult w, writer_->Write(s, call.deadline));
   if (!w.inserted) {
@@ -425,36 +380,7 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Submit(
                                   {"kind", s.kind},
                                   {"items", s.item_count},
                                   {"actor", call.principal.Actor()}});
-
-  pb::ForgetRequest out;
-  out.set_id(s.id);
-  out.set_request_id(s.idempotency_key);
-  out.set_model(s.model);
-  out.set_kind(s.class_label ? pb::FORGET_KIND_CLASS : pb::FORGET_KIND_ITEMS);
-  if (s.class_label) out.set_class_label(*s.class_label);
-  out.set_mode(ModeFromDb(s.mode));
-  out.set_substitute(SubstituteFromDb(s.substitute));
-  *out.mutable_hyperparameters() = req.hyperparameters();
-  out.set_state(pb::REQUEST_STATE_QUEUED);
-  out.set_requester(call.principal.name);
-  out.set_requester_id(call.principal.token_id);
-  out.set_legal_ground(req.legal_ground());
-  out.set_legal_ground_text(s.legal_ground_text);
-  out.set_subject_hash(s.subject_hash);
-  SetTimestamp(w.received_us, out.mutable_received_at());
-  SetTimestamp(w.due_us, out.mutable_due_at());
-  out.set_item_count(s.item_count);
-  out.set_image_count(s.image_count);
-  out.set_unmatched_image_count(s.unmatched_image_count);
-  out.set_forget_unmatched_images(s.forget_unmatched_images);
-  for (const PreparedItem& item : s.items) {
-    pb::RequestItem* ri = out.add_items();
-    ri->set_item_id(item.item_id.value_or(""));
-    ri->set_sha256(item.sha256);
-    ri->set_uploaded(item.image != nullptr || item.upload_name.has_value());
-    ri->set_upload_name(item.upload_name.value_or(""));
-  }
-  return out;
+  return SubmittedRequest(s, w, req);
 }
 
 absl::StatusOr<pb::ForgetRequest> RequestService::Load(const CallContext& call,

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/db.h"
@@ -13,6 +14,8 @@
 #include "server/call_context.h"
 #include "server/model_catalog.h"
 #include "server/server_config.h"
+#include "server/submit_items.h"
+#include "server/submit_validator.h"
 #include "server/submit_writer.h"
 
 namespace lethe {
@@ -43,6 +46,16 @@ class RequestService {
                                                           const std::string& key,
                                                           const std::string& body_sha256,
                                                           bool* found);
+  // Class requests: the number of training items of the class not yet forgotten
+  // (OUT_OF_RANGE, EMPTY_CLASS or ALREADY_FORGOTTEN when there is nothing to forget).
+  absl::StatusOr<int64_t> CountClassItems(const CallContext& call, const ModelInfo& model,
+                                          int label);
+  // Item requests: one round trip for the named ids, the uploads' pixel hashes and the
+  // idempotency key (*key_taken); MatchSubmitItems decides what the rows mean.
+  absl::StatusOr<ItemLookup> LookupItems(const CallContext& call, const ValidatedSubmit& v,
+                                         const std::string& model,
+                                         const std::vector<std::string>& pixel_hashes,
+                                         bool* key_taken);
 
   DbPool* db_;
   ModelCatalog* models_;

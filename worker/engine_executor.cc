@@ -511,11 +511,6 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
       unlearn::UnlearnRequest req;
       ApplySettings(in.requests.front(), st.options, &req);
       req.kind = plan.is_class ? unlearn::RequestKind::kClass : unlearn::RequestKind::kItem;
-      const Json& params = in.requests.front().params;
-      if (plan.is_class && !(params.is_object() && params.Has("alpha_perceptual")))
-        req.cascade.alpha_perceptual = unlearn::kDefaultClassAlphaPerceptual;
-      if (!plan.is_class && !(params.is_object() && params.Has("alpha_pixel")))
-        req.cascade.alpha_pixel = unlearn::kDefaultItemAlphaPixel;
       req.forget_class = plan.forget_class;
       req.forget = plan.forget;
       req.seed = seed;

@@ -15,6 +15,7 @@
 #include "engine/metrics/evaluator.h"
 #include "engine/models/checkpoint.h"
 #include "engine/models/device.h"
+#include "engine/train/precision.h"
 #include "engine/unlearn/cancelled.h"
 #include "engine/unlearn/inversion.h"
 #include "engine/unlearn/model_util.h"
@@ -25,7 +26,8 @@ namespace {
 constexpr const char* kInvertHelp =
     "usage: lethe-engine invert --model DIR (--items FILE [--data SPEC] | --images DIR)\n"
     "         --out FILE [--steps N] [--lr LR] [--feature-weight W --evaluator DIR]\n"
-    "         [--seed S] [--device cpu|cuda[:N]] [--threads T]\n"
+    "         [--start nearest-sample|class-mean] [--start-samples K]\n"
+    "         [--precision fp32|bf16] [--seed S] [--device cpu|cuda[:N]] [--threads T]\n"
     "--images DIR is a folder of class sub-folders of PNGs (sorted names = labels).\n"
     "Writes JSON: per image its id, label, reconstruction MSE and code w.\n";
 
@@ -34,7 +36,7 @@ constexpr const char* kInvertHelp =
 int RunInvert(int argc, char** argv) {
   Flags flags(argc, argv,
               {"model", "items", "images", "data", "out", "steps", "lr", "feature-weight",
-               "evaluator", "seed", "device", "threads"},
+               "evaluator", "start", "start-samples", "precision", "seed", "device", "threads"},
               {"help"});
   if (flags.GetBool("help")) {
     std::fputs(kInvertHelp, stdout);
@@ -66,6 +68,11 @@ int RunInvert(int argc, char** argv) {
   o.steps = flags.GetInt("steps", o.steps);
   o.lr = flags.GetDouble("lr", o.lr);
   o.feature_weight = flags.GetDouble("feature-weight", 0.0);
+  o.start = unlearn::ParseInversionStart(flags.Get("start", unlearn::InversionStartName(o.start)));
+  o.start_samples = flags.GetInt("start-samples", o.start_samples);
+  if (o.steps < 0 || o.start_samples < 1)
+    throw Error("--steps must be non-negative and --start-samples at least 1");
+  o.precision = train::ParsePrecision(flags.Get("precision", "fp32"));
   o.seed = uint64_t(flags.GetInt("seed", 0));
   std::unique_ptr<metrics::Evaluator> evaluator;
   unlearn::FeatureFn features;

@@ -81,6 +81,7 @@ constexpr const char* kUnlearnHelp =
     "         [--fd-samples N] [--batch B] [--lr LR] [--g-lr LR] [--d-lr LR]\n"
     "         [--learning-steps N] [--retained-pool N]\n"
     "         [--inversion-steps N] [--inversion-lr LR] [--inversion-feature-weight W]\n"
+    "         [--inversion-start nearest-sample|class-mean] [--inversion-start-samples K]\n"
     "         [--num-generated N] [--max-real N] [--max-scored N] [--seed S]\n"
     "         [--device cpu|cuda[:N]] [--threads T] [--precision fp32|bf16] [--grid PNG]\n"
     "         [--write-unreached] [--quiet]\n"
@@ -88,7 +89,8 @@ constexpr const char* kUnlearnHelp =
     "alpha-pixel 10 (items) / 1 (class), alpha-perceptual 0 (items) / 0.5 (class), paper\n"
     "destination, sampled class codes, few-shot pool of max(8192, |D_u|) retained images\n"
     "(the paper's: |D_u|), G step 0.05x the base schedule's for items (the full step for a\n"
-    "class), D step the base's. FILE lists one training item id per line (e.g.\n"
+    "class), D step the base's; inversion: 100 steps from the nearest of 256 codes of the\n"
+    "image's class (or its class mean). FILE lists one training item id per line (e.g.\n"
     "train/123); --exclude lists tombstoned items that must never be read. Writes the new\n"
     "model to DIR (its manifest names the parent digest and every forgotten item with its\n"
     "hash) and a JSON report.\n"
@@ -134,6 +136,8 @@ int RunUnlearn(int argc, char** argv) {
                "inversion-steps",
                "inversion-lr",
                "inversion-feature-weight",
+               "inversion-start",
+               "inversion-start-samples",
                "num-generated",
                "max-real",
                "max-scored",
@@ -170,9 +174,8 @@ int RunUnlearn(int argc, char** argv) {
   auto& c = req.cascade;
   c.zeta = flags.GetDouble("fake-label", 0.1);
   c.zeta_on_logit = flags.GetBool("zeta-on-logit");
-  c.alpha_pixel = flags.GetDouble("alpha-pixel", is_class ? 1.0 : unlearn::kDefaultItemAlphaPixel);
-  c.alpha_perceptual =
-      flags.GetDouble("alpha-perceptual", is_class ? unlearn::kDefaultClassAlphaPerceptual : 0.0);
+  if (flags.Has("alpha-pixel")) c.alpha_pixel = flags.GetDouble("alpha-pixel", 0.0);
+  if (flags.Has("alpha-perceptual")) c.alpha_perceptual = flags.GetDouble("alpha-perceptual", 0.0);
   c.max_iterations = flags.GetInt("max-iterations", c.max_iterations);
   c.max_seconds = flags.GetDouble("max-seconds", c.max_seconds);
   c.eval_every = flags.GetInt("eval-every", c.eval_every);
@@ -195,6 +198,10 @@ int RunUnlearn(int argc, char** argv) {
   req.inversion.steps = flags.GetInt("inversion-steps", req.inversion.steps);
   req.inversion.lr = flags.GetDouble("inversion-lr", req.inversion.lr);
   req.inversion.feature_weight = flags.GetDouble("inversion-feature-weight", 0.0);
+  req.inversion.start = unlearn::ParseInversionStart(
+      flags.Get("inversion-start", unlearn::InversionStartName(req.inversion.start)));
+  req.inversion.start_samples =
+      flags.GetInt("inversion-start-samples", req.inversion.start_samples);
   req.seed = uint64_t(flags.GetInt("seed", 0));
   req.inversion.seed = req.seed;
   const int64_t retained_pool = flags.GetInt("retained-pool", -1);

@@ -122,7 +122,9 @@ class Cascade {
         batch_(std::min(ForgetBatchSize(request), in.forget_images.size(0))),
         z_dim_(in.g->config().z_dim),
         forget_rows_(in.forget_images.size(0), request.seed + 11),
-        targets_(in, request, opts_.alpha_perceptual > 0) {
+        alpha_pixel_(AlphaPixel(request)),
+        alpha_perceptual_(AlphaPerceptual(request)),
+        targets_(in, request, alpha_perceptual_ > 0) {
     const GanStepOptions& gan = in.gan;
     const double g_lr = GeneratorLr(request, gan.g_lr);
     const double d_lr = DiscriminatorLr(request, gan.d_lr);
@@ -184,14 +186,14 @@ class Cascade {
       train::AutocastScope autocast(opts_.precision, device_);
       s = g->Synthesize(w, models::NoiseMode::kRandom);
       logits_s = d->forward(s, t.labels).to(torch::kFloat32);
-      if (opts_.alpha_perceptual > 0)
+      if (alpha_perceptual_ > 0)
         features_s = in_.evaluator->FeaturesWithGrad(s).to(torch::kFloat32);
       s = s.to(torch::kFloat32);
     }
     torch::Tensor loss = opts_.adversarial_weight * train::GeneratorLoss(logits_s);
-    if (opts_.alpha_pixel > 0) loss = loss + opts_.alpha_pixel * (s - t.images).pow(2).mean();
-    if (opts_.alpha_perceptual > 0)
-      loss = loss + opts_.alpha_perceptual * (features_s - t.features).pow(2).mean();
+    if (alpha_pixel_ > 0) loss = loss + alpha_pixel_ * (s - t.images).pow(2).mean();
+    if (alpha_perceptual_ > 0)
+      loss = loss + alpha_perceptual_ * (features_s - t.features).pow(2).mean();
     g_opt_->zero_grad();
     loss.backward();
     g_opt_->step();
@@ -334,6 +336,7 @@ class Cascade {
   int64_t batch_;
   int64_t z_dim_;
   IndexCycler forget_rows_;
+  double alpha_pixel_, alpha_perceptual_;  // resolved per request kind (request.h)
   SubstituteTargets targets_;
   std::unique_ptr<torch::optim::Adam> g_opt_, d_opt_;
   torch::Tensor z_pool_;

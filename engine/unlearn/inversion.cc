@@ -40,6 +40,48 @@ double EstimateWStd(models::Generator& g, int64_t samples, uint64_t seed) {
   return std::sqrt(d.pow(2).sum(1).mean().item<double>());
 }
 
+torch::Tensor NearestRows(const torch::Tensor& targets, const torch::Tensor& candidates) {
+  // ||t − c||² = ||t||² − 2 t·c + ||c||², without the [N, K, P] difference tensor.
+  torch::Tensor t = targets.to(torch::kFloat32);
+  torch::Tensor c = candidates.to(torch::kFloat32);
+  torch::Tensor dist = t.pow(2).sum(1, true) - 2 * t.matmul(c.t()) + c.pow(2).sum(1).unsqueeze(0);
+  return dist.argmin(1);
+}
+
+torch::Tensor StartCodes(models::Generator& g, const torch::Tensor& images,
+                         const torch::Tensor& labels, const InversionOptions& options,
+                         const torch::Tensor& means) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = ModuleDevice(*g);
+  torch::Tensor y = labels.to(device, torch::kLong);
+  torch::Tensor start = means.index_select(0, y).clone();
+  if (options.start == InversionStart::kClassMean || images.size(0) == 0) return start;
+  const auto& cfg = g->config();
+  const int64_t k = options.start_samples;
+  torch::Generator rng = data::MakeGenerator(options.seed + 2);
+  torch::Tensor x = images.to(device, torch::kFloat32).flatten(1);
+  torch::Tensor classes = std::get<0>(torch::_unique(y.to(torch::kCPU)));
+  for (int64_t i = 0; i < classes.size(0); ++i) {
+    const int64_t c = classes[i].item<int64_t>();
+    torch::Tensor rows = (y == c).nonzero().flatten();
+    torch::Tensor z = torch::randn({k, int64_t(cfg.z_dim)}, rng).to(device);
+    torch::Tensor class_labels = torch::full({k}, c, torch::dtype(torch::kLong).device(device));
+    // Candidate 0 is the class mean, so the start is never farther than StyleGAN2-ADA's.
+    torch::Tensor w = torch::cat({means.narrow(0, c, 1), g->Map(z, class_labels)});
+    std::vector<torch::Tensor> synth;
+    for (int64_t b = 0; b < w.size(0); b += 256) {
+      train::AutocastScope autocast(options.precision, device);
+      synth.push_back(g->Synthesize(w.narrow(0, b, std::min<int64_t>(256, w.size(0) - b)),
+                                    models::NoiseMode::kConst)
+                          .to(torch::kFloat32)
+                          .flatten(1));
+    }
+    torch::Tensor nearest = NearestRows(x.index_select(0, rows), torch::cat(synth));
+    start.index_copy_(0, rows, w.index_select(0, nearest));
+  }
+  return start;
+}
+
 InversionResult Invert(models::Generator& g, const torch::Tensor& images,
                        const torch::Tensor& labels, const InversionOptions& options,
                        const FeatureFn& features, const CancelToken* cancel,
@@ -61,6 +103,7 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
 
   InversionResult result;
   torch::Tensor means = ClassMeans(g, 1024, options.seed);
+  torch::Tensor starts = StartCodes(g, images, labels, options, means);
   const double w_std = EstimateWStd(g, options.w_std_samples, options.seed);
   torch::Generator rng = data::MakeGenerator(options.seed + 1);
   const int64_t chunk = options.chunk <= 0 ? std::max<int64_t>(n, 1) : options.chunk;
@@ -77,7 +120,7 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
       torch::NoGradGuard no_grad;
       target_features = features(x).detach();
     }
-    torch::Tensor w = means.index_select(0, y).clone().requires_grad_(true);
+    torch::Tensor w = starts.narrow(0, begin, len).clone().requires_grad_(true);
     torch::optim::Adam opt({w}, torch::optim::AdamOptions(options.lr).betas({0.9, 0.999}));
     auto& group_options = static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options());
     for (int64_t step = 0; step < options.steps; ++step) {

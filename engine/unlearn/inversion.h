@@ -43,6 +43,16 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
                        const FeatureFn& features = nullptr, const CancelToken* cancel = nullptr,
                        const InversionProgressFn& progress = nullptr);
 
+// For every row of `targets` [N, P], the index of the nearest row of `candidates` [K, P]
+// in squared euclidean distance: [N] long.
+torch::Tensor NearestRows(const torch::Tensor& targets, const torch::Tensor& candidates);
+
+// Each image's start code under `options.start` (see InversionStart), [N, w_dim], from the
+// class means `means` [C, w_dim].
+torch::Tensor StartCodes(models::Generator& g, const torch::Tensor& images,
+                         const torch::Tensor& labels, const InversionOptions& options,
+                         const torch::Tensor& means);
+
 // The spread of W: sqrt(E ||w − w̄_c||²) over `samples` codes of random classes.
 double EstimateWStd(models::Generator& g, int64_t samples, uint64_t seed);
 

@@ -3,17 +3,28 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/base/json.h"
 #include "engine/train/precision.h"
 
 namespace lethe::unlearn {
 
-// As StyleGAN2-ADA's projector: Adam on one w per image, starting at the class mean, with
-// a learning-rate ramp (cosine ramp-down, linear ramp-up) and latent noise that decays
-// quadratically to zero over the first `noise_ramp` of the run.
+// Where each image's code starts. The class mean is StyleGAN2-ADA's start; the nearest
+// sample starts from whichever of `start_samples` codes drawn from the image's class (and
+// the class mean itself) synthesises the image closest in pixels — a start that is never
+// worse than the mean, at a cost independent of the number of images.
+enum class InversionStart { kClassMean, kNearestSample };
+std::string InversionStartName(InversionStart start);
+InversionStart ParseInversionStart(const std::string& name);  // throws lethe::Error
+
+// As StyleGAN2-ADA's projector: Adam on one w per image, with a learning-rate ramp (cosine
+// ramp-down, linear ramp-up) and latent noise that decays quadratically to zero over the
+// first `noise_ramp` of the run.
 struct InversionOptions {
-  int64_t steps = 200;
+  int64_t steps = 100;
+  InversionStart start = InversionStart::kNearestSample;
+  int64_t start_samples = 256;  // codes drawn per class for kNearestSample
   double lr = 0.1;
   double lr_rampup = 0.05;       // fraction of the run
   double lr_rampdown = 0.25;     // fraction of the run

@@ -9,6 +9,8 @@ namespace lethe::unlearn {
 Json InversionOptions::ToJson() const {
   Json j = Json::Object();
   j["steps"] = steps;
+  j["start"] = InversionStartName(start);
+  j["start_samples"] = start_samples;
   j["lr"] = lr;
   j["lr_rampup"] = lr_rampup;
   j["lr_rampdown"] = lr_rampdown;
@@ -20,6 +22,16 @@ Json InversionOptions::ToJson() const {
   j["seed"] = int64_t(seed);
   j["precision"] = train::PrecisionName(precision);
   return j;
+}
+
+std::string InversionStartName(InversionStart start) {
+  return start == InversionStart::kClassMean ? "class-mean" : "nearest-sample";
+}
+
+InversionStart ParseInversionStart(const std::string& name) {
+  if (name == "class-mean") return InversionStart::kClassMean;
+  if (name == "nearest-sample") return InversionStart::kNearestSample;
+  throw Error("unknown inversion start '" + name + "' (class-mean|nearest-sample)");
 }
 
 std::string ModeName(Mode mode) { return mode == Mode::kFewShot ? "few-shot" : "zero-shot"; }
@@ -47,6 +59,16 @@ std::string RequestKindName(RequestKind kind) {
 double GeneratorLr(const UnlearnRequest& request, double base_g_lr) {
   if (request.cascade.g_lr > 0) return request.cascade.g_lr;
   return request.kind == RequestKind::kItem ? base_g_lr * kItemGeneratorLrFactor : base_g_lr;
+}
+
+double AlphaPixel(const UnlearnRequest& request) {
+  if (request.cascade.alpha_pixel) return *request.cascade.alpha_pixel;
+  return request.kind == RequestKind::kItem ? kDefaultItemAlphaPixel : kDefaultClassAlphaPixel;
+}
+
+double AlphaPerceptual(const UnlearnRequest& request) {
+  if (request.cascade.alpha_perceptual) return *request.cascade.alpha_perceptual;
+  return request.kind == RequestKind::kClass ? kDefaultClassAlphaPerceptual : 0.0;
 }
 
 double DiscriminatorLr(const UnlearnRequest& request, double base_d_lr) {
@@ -88,7 +110,7 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
     throw Error("projection needs a positive decay length");
   const auto& c = r.cascade;
   if (!std::isfinite(c.zeta)) throw Error("the fake label must be a finite number");
-  if (c.alpha_pixel < 0 || c.alpha_perceptual < 0 || c.adversarial_weight < 0)
+  if (!(AlphaPixel(r) >= 0) || !(AlphaPerceptual(r) >= 0) || !(c.adversarial_weight >= 0))
     throw Error("loss weights must be non-negative");
   if (c.batch < 0) throw Error("batch must be positive");
   if (c.eval_every <= 0) throw Error("eval-every must be positive");
@@ -105,6 +127,7 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
     throw Error("non-member tolerance must be in (0, 0.5)");
   if (r.kind == RequestKind::kClass) ClassFdThreshold(d);  // throws when neither is known
   if (r.inversion.steps < 0) throw Error("inversion steps must be non-negative");
+  if (r.inversion.start_samples < 1) throw Error("inversion start samples must be at least 1");
 }
 
 Json ConfigJson(const UnlearnRequest& r) {
@@ -129,8 +152,8 @@ Json ConfigJson(const UnlearnRequest& r) {
   Json cj = Json::Object();
   cj["zeta"] = c.zeta;
   cj["zeta_on"] = c.zeta_on_logit ? "logit" : "sigmoid";
-  cj["alpha_pixel"] = c.alpha_pixel;
-  cj["alpha_perceptual"] = c.alpha_perceptual;
+  cj["alpha_pixel"] = AlphaPixel(r);
+  cj["alpha_perceptual"] = AlphaPerceptual(r);
   cj["adversarial_weight"] = c.adversarial_weight;
   cj["distill_weight"] = c.distill_weight;
   cj["batch"] = c.batch;

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/base/json.h"
@@ -36,10 +37,12 @@ LatentSource ParseLatentSource(const std::string& name);
 std::string RequestKindName(RequestKind kind);  // "item" / "class"
 
 struct CascadeOptions {
-  double zeta = 0.1;                 // fake label ζ for forgotten images
-  bool zeta_on_logit = false;        // false: (σ(D(x_u)) − ζ)²; true: (D(x_u) − ζ)²
-  double alpha_pixel = 1.0;          // weight of MSE(S(w_u), x_s)
-  double alpha_perceptual = 0.0;     // weight of the feature distance MSE(φ(S(w_u)), φ(x_s))
+  double zeta = 0.1;           // fake label ζ for forgotten images
+  bool zeta_on_logit = false;  // false: (σ(D(x_u)) − ζ)²; true: (D(x_u) − ζ)²
+  // Weights of MSE(S(w_u), x_s) and of the feature distance MSE(φ(S(w_u)), φ(x_s));
+  // unset: the request kind's default (AlphaPixel(), AlphaPerceptual()).
+  std::optional<double> alpha_pixel;
+  std::optional<double> alpha_perceptual;
   double adversarial_weight = 1.0;   // weight of L_adv(S(w_u))
   double distill_weight = 1.0;       // zero-shot: weight of (D(x_g) − D0(x_g))²
   int64_t batch = 0;                 // forget codes per iteration; 0 = min(|D_u|, 64)
@@ -58,13 +61,13 @@ struct CascadeOptions {
 };
 
 // Class requests, unless told otherwise, add the feature-distance term with this weight
-// (item requests: 0) and map the class to the nearest other class (items: the average).
-// `lethe-engine unlearn` and the worker both use these defaults.
+// (item requests: 0).
 inline constexpr double kDefaultClassAlphaPerceptual = 0.5;
 // Item requests, unless told otherwise, weight the pixel term this much (class: 1): with
 // G's small step (kItemGeneratorLrFactor) a weight of 1 leaves G(w_u) where it was
 // (distance to the substitute unchanged), 10 halves it at FD_l +5 % (docs/results.md).
 inline constexpr double kDefaultItemAlphaPixel = 10.0;
+inline constexpr double kDefaultClassAlphaPixel = 1.0;
 
 // Item requests move G with a fraction of the base schedule's step. The destination (AUC_u)
 // is D's; a freshly started Adam at the full training step drags the whole generator
@@ -77,6 +80,9 @@ struct UnlearnRequest;
 // The Adam steps the cascade uses: the request's when set, else as described above.
 double GeneratorLr(const UnlearnRequest& request, double base_g_lr);
 double DiscriminatorLr(const UnlearnRequest& request, double base_d_lr);
+// The loss weights the cascade uses: the request's when set, else the kind's defaults above.
+double AlphaPixel(const UnlearnRequest& request);
+double AlphaPerceptual(const UnlearnRequest& request);
 
 struct UnlearnRequest {
   RequestKind kind = RequestKind::kItem;

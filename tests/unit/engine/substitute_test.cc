@@ -221,5 +221,45 @@ TEST(Request, ValidationNamesTheInconsistency) {
   EXPECT_EQ(c.at("cascade").at("zeta_on").AsString(), "sigmoid");
 }
 
+TEST(Request, LossWeightsDefaultPerKindAndAnExplicitValueWins) {
+  UnlearnRequest r;
+  r.kind = RequestKind::kItem;
+  EXPECT_EQ(AlphaPixel(r), kDefaultItemAlphaPixel);
+  EXPECT_EQ(AlphaPerceptual(r), 0.0);
+  r.kind = RequestKind::kClass;
+  EXPECT_EQ(AlphaPixel(r), kDefaultClassAlphaPixel);
+  EXPECT_EQ(AlphaPerceptual(r), kDefaultClassAlphaPerceptual);
+  r.cascade.alpha_pixel = 3.0;
+  r.cascade.alpha_perceptual = 0.0;  // an explicit 0 turns the feature term off
+  EXPECT_EQ(AlphaPixel(r), 3.0);
+  EXPECT_EQ(AlphaPerceptual(r), 0.0);
+  r.kind = RequestKind::kItem;
+  EXPECT_EQ(AlphaPixel(r), 3.0);
+  // The report's config holds the weights the cascade used, not "unset".
+  Json c = ConfigJson(r);
+  EXPECT_EQ(c.at("cascade").at("alpha_pixel").AsDouble(), 3.0);
+  r.cascade.alpha_pixel.reset();
+  EXPECT_EQ(ConfigJson(r).at("cascade").at("alpha_pixel").AsDouble(), kDefaultItemAlphaPixel);
+  // Negative or not-a-number weights are refused.
+  r.forget.images = torch::zeros({1, 1, 8, 8});
+  r.forget.labels = torch::tensor({0}, torch::kLong);
+  r.forget.ids = {"a"};
+  r.forget.hashes = {"x"};
+  EXPECT_NO_THROW(ValidateRequest(r, 4));
+  r.cascade.alpha_perceptual = -1.0;
+  EXPECT_THROW(ValidateRequest(r, 4), Error);
+  r.cascade.alpha_perceptual = std::nan("");
+  EXPECT_THROW(ValidateRequest(r, 4), Error);
+}
+
+TEST(Request, InversionStartNamesRoundTrip) {
+  for (InversionStart s : {InversionStart::kClassMean, InversionStart::kNearestSample})
+    EXPECT_EQ(ParseInversionStart(InversionStartName(s)), s);
+  EXPECT_THROW(ParseInversionStart("nearest"), Error);
+  UnlearnRequest r;
+  EXPECT_EQ(r.inversion.start, InversionStart::kNearestSample);
+  EXPECT_EQ(ConfigJson(r).at("inversion").at("start").AsString(), "nearest-sample");
+}
+
 }  // namespace
 }  // namespace lethe::unlearn
