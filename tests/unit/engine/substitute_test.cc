@@ -257,7 +257,9 @@ TEST(Request, InversionStartNamesRoundTrip) {
     EXPECT_EQ(ParseInversionStart(InversionStartName(s)), s);
   EXPECT_THROW(ParseInversionStart("nearest"), Error);
   UnlearnRequest r;
-  EXPECT_EQ(r.inversion.start, InversionStart::kNearestSample);
+  EXPECT_EQ(r.inversion.start, InversionStart::kClassMean);
+  EXPECT_EQ(ConfigJson(r).at("inversion").at("start").AsString(), "class-mean");
+  r.inversion.start = InversionStart::kNearestSample;
   EXPECT_EQ(ConfigJson(r).at("inversion").at("start").AsString(), "nearest-sample");
 }
 
