@@ -184,6 +184,10 @@ TEST_F(CliTest, BadRequestsFailWithOneAndWriteNothing) {
                 " --forget-class 1 --sustitute average" + out),
             1);
   EXPECT_NE(Log().find("--sustitute"), std::string::npos) << Log();
+  EXPECT_EQ(Run("unlearn " + Common(world) + "--evaluator " + world.evaluator_dir +
+                " --forget-class 1 --inversion-start nearest" + out),
+            1);
+  EXPECT_NE(Log().find("unknown inversion start 'nearest'"), std::string::npos) << Log();
   EXPECT_FALSE(PathExists(Path("out")));
   EXPECT_FALSE(PathExists(Path("report.json")));
 }
@@ -204,6 +208,20 @@ TEST_F(CliTest, InvertWritesCodesAndReconstructionErrors) {
     EXPECT_GE(item.at("mse").AsDouble(), 0.0);
     EXPECT_LE(item.at("mse").AsDouble(), j.at("max_mse").AsDouble());
   }
+  EXPECT_EQ(j.at("options").at("start").AsString(), "class-mean");
+  // The nearer start, as asked for, recorded with its settings.
+  ASSERT_EQ(Run("invert " + Common(world) + "--items " + ids +
+                " --steps 5 --start nearest-sample --start-samples 16 --out " + Path("n.json")),
+            0)
+      << Log();
+  const Json n = Json::Parse(ReadFile(Path("n.json")));
+  EXPECT_EQ(n.at("options").at("start").AsString(), "nearest-sample");
+  EXPECT_EQ(n.at("options").at("start_samples").AsInt(), 16);
+  EXPECT_EQ(n.at("items").size(), size_t(items.size()));
+  EXPECT_EQ(Run("invert " + Common(world) + "--items " + ids + " --start-samples 0 --out " +
+                Path("bad.json")),
+            1);
+  EXPECT_FALSE(PathExists(Path("bad.json")));
 }
 
 TEST_F(CliTest, RetrainRerunsTheBaseScheduleWithoutTheForgetSet) {
