@@ -136,6 +136,34 @@ class JobStore {
       double grace_seconds, const std::function<absl::Status(const std::string& uri)>& remove);
 
  private:
+  // What one claim step found and locked, for the next step (defined in job_store.cc).
+  struct ExpiredJob;
+  struct QueuedJob;
+  struct NewJobPlan;
+
+  // The steps of ClaimNext, each inside its one transaction, in the order it runs them.
+  // 1. Takeover: lock the running job whose lease expired first (with its requests); fail
+  //    it when its workers died too often, otherwise take it over as attempt + 1 (nullopt
+  //    when its attempt changed meanwhile).
+  static std::optional<ExpiredJob> LockExpiredJob(pqxx::work& tx);
+  absl::Status FailAbandonedJob(pqxx::work& tx, const ExpiredJob& expired) const;
+  absl::StatusOr<std::optional<ClaimedJob>> TakeOverExpiredJob(pqxx::work& tx,
+                                                               const ExpiredJob& expired,
+                                                               double lease_seconds) const;
+  // 2. Lock the oldest queued job on a model with nothing running and start it (nullopt
+  //    when it left the queue meanwhile).
+  static std::optional<QueuedJob> LockQueuedJob(pqxx::work& tx);
+  absl::StatusOr<std::optional<ClaimedJob>> ClaimQueuedJob(pqxx::work& tx, const QueuedJob& queued,
+                                                           double lease_seconds) const;
+  // 3. Lock the model of the oldest queued request among models with no job (else report
+  //    when the earliest running lease expires, -1 if none runs), plan a batch of its
+  //    queued requests and start a new job for them.
+  static std::optional<std::string> LockOldestWaitingModel(pqxx::work& tx);
+  static double NextLeaseExpirySeconds(pqxx::work& tx);
+  static NewJobPlan PlanNewJob(pqxx::work& tx, const std::string& model, int64_t max_batch_items);
+  absl::StatusOr<ClaimedJob> StartNewJob(pqxx::work& tx, const std::string& model,
+                                         const NewJobPlan& plan, const ClaimOptions& options) const;
+
   DbPool* pool_;
   std::string worker_id_;
 };
