@@ -14,6 +14,21 @@ namespace {
 
 using testing::GetWorld;
 
+// `n` images the model itself generates (constant noise) from known codes w*, labels
+// cycling over the classes: what a perfect inversion recovers exactly.
+struct KnownImages {
+  torch::Tensor labels, w_star, images;
+};
+KnownImages Generated(models::Generator& g, int64_t n, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  KnownImages k;
+  k.labels = torch::arange(n, torch::kLong) % testing::kClasses;
+  k.w_star = g->Map(torch::randn({n, g->config().z_dim}), k.labels);
+  k.images = g->Synthesize(k.w_star, models::NoiseMode::kConst);
+  return k;
+}
+
 // Mean squared pixel error of the class-mean start, the point inversion must improve on.
 double StartError(models::Generator& g, const torch::Tensor& labels, const torch::Tensor& target) {
   torch::NoGradGuard no_grad;
@@ -53,15 +68,10 @@ TEST(Inversion, NearestRowsPicksTheClosestCandidate) {
 TEST(Inversion, NearestSampleStartIsNeverFartherThanTheClassMeanAndStaysInItsClass) {
   auto& world = GetWorld();
   models::Generator g = FrozenCopy(world.base.generator, torch::kCPU);
-  torch::manual_seed(13);
   const int64_t n = 12;
-  torch::Tensor labels = torch::arange(n, torch::kLong) % testing::kClasses;
-  torch::Tensor target;
-  {
-    torch::NoGradGuard no_grad;
-    target = g->Synthesize(g->Map(torch::randn({n, g->config().z_dim}), labels),
-                           models::NoiseMode::kConst);
-  }
+  const KnownImages known = Generated(g, n, 13);
+  const torch::Tensor& labels = known.labels;
+  const torch::Tensor& target = known.images;
   torch::Tensor means = ClassMeans(g);
   auto per_image_error = [&](const torch::Tensor& w) {
     torch::NoGradGuard no_grad;
@@ -91,14 +101,9 @@ TEST(Inversion, NearestSampleStartIsNeverFartherThanTheClassMeanAndStaysInItsCla
 TEST(Inversion, NearestSampleStartReachesTheClassMeanStartsErrorInFewerSteps) {
   auto& world = GetWorld();
   models::Generator g = FrozenCopy(world.base.generator, torch::kCPU);
-  torch::manual_seed(14);
-  torch::Tensor labels = torch::arange(8, torch::kLong) % testing::kClasses;
-  torch::Tensor target;
-  {
-    torch::NoGradGuard no_grad;
-    target = g->Synthesize(g->Map(torch::randn({8, g->config().z_dim}), labels),
-                           models::NoiseMode::kConst);
-  }
+  const KnownImages known = Generated(g, 8, 14);
+  const torch::Tensor& labels = known.labels;
+  const torch::Tensor& target = known.images;
   InversionOptions o;
   o.seed = 4;
   o.start = InversionStart::kClassMean;
@@ -115,15 +120,11 @@ TEST(Inversion, NearestSampleStartReachesTheClassMeanStartsErrorInFewerSteps) {
 TEST(Inversion, RecoversAKnownCodeOfTheTinyModel) {
   auto& world = GetWorld();
   models::Generator g = FrozenCopy(world.base.generator, torch::kCPU);
-  torch::manual_seed(11);
   const int64_t n = 8;
-  torch::Tensor labels = torch::arange(n, torch::kLong) % testing::kClasses;
-  torch::Tensor w_star, target;
-  {
-    torch::NoGradGuard no_grad;
-    w_star = g->Map(torch::randn({n, g->config().z_dim}), labels);
-    target = g->Synthesize(w_star, models::NoiseMode::kConst);
-  }
+  const KnownImages known = Generated(g, n, 11);
+  const torch::Tensor& labels = known.labels;
+  const torch::Tensor& w_star = known.w_star;
+  const torch::Tensor& target = known.images;
   const double start_err = StartError(g, labels, target);
   InversionOptions o;
   o.steps = 150;
@@ -162,14 +163,9 @@ TEST(Inversion, RecoversAKnownCodeOfTheTinyModel) {
 TEST(Inversion, BFloat16SynthesisStillRecoversTheImages) {
   auto& world = GetWorld();
   models::Generator g = FrozenCopy(world.base.generator, torch::kCPU);
-  torch::manual_seed(12);
-  torch::Tensor labels = torch::arange(4, torch::kLong) % testing::kClasses;
-  torch::Tensor target;
-  {
-    torch::NoGradGuard no_grad;
-    target = g->Synthesize(g->Map(torch::randn({4, g->config().z_dim}), labels),
-                           models::NoiseMode::kConst);
-  }
+  const KnownImages known = Generated(g, 4, 12);
+  const torch::Tensor& labels = known.labels;
+  const torch::Tensor& target = known.images;
   const double start_err = StartError(g, labels, target);
   InversionOptions o;
   o.steps = 100;
