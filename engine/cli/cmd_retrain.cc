@@ -1,13 +1,11 @@
 // lethe-engine retrain: the exact baseline, retraining without the forget set, with the
 // base model's own schedule (and, with --evaluator, the same report metrics as `unlearn`).
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "engine/base/error.h"
-#include "engine/base/file_util.h"
 #include "engine/base/json.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
@@ -47,8 +45,6 @@ int RunRetrain(int argc, char** argv) {
   const std::string out = flags.Require("out");
   const std::string report_path = flags.Require("report");
   RequireEmptyOutput(out);
-  if (IsDirectory(out) && !std::filesystem::is_empty(out))
-    throw Error("output directory " + out + " exists and is not empty");
   models::ConfigureThreads(int(flags.GetInt("threads", 0)));
   const torch::Device device = models::ParseDevice(flags.Get("device", "cpu"));
   Inputs in = LoadInputs(flags, device);

@@ -34,8 +34,10 @@ SignalCancel::~SignalCancel() {
 }
 
 void RequireEmptyOutput(const std::string& dir) {
-  if (IsDirectory(dir) && PathExists(JoinPath(dir, models::kManifestFile)))
-    throw Error("output directory " + dir + " already holds a model; refusing to overwrite it");
+  if (!IsDirectory(dir) || std::filesystem::is_empty(dir)) return;
+  const bool model = PathExists(JoinPath(dir, models::kManifestFile));
+  throw Error("output directory " + dir + (model ? " already holds a model" : " is not empty") +
+              "; refusing to overwrite it");
 }
 
 Inputs LoadInputs(const Flags& flags, torch::Device device) {

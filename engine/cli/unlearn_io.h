@@ -37,7 +37,8 @@ class SignalCancel {
   SignalCancel& operator=(const SignalCancel&) = delete;
 };
 
-// Throws when `dir` already holds a model: outputs are never overwritten.
+// Throws when `dir` exists and is not empty, before any work: outputs are never
+// overwritten, and the model is only saved into an empty directory.
 void RequireEmptyOutput(const std::string& dir);
 
 // The model, the data it was trained on (minus tombstoned items) and the forget split.

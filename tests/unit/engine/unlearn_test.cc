@@ -189,6 +189,18 @@ TEST_F(CliTest, BadRequestsFailWithOneAndWriteNothing) {
             1);
   EXPECT_NE(Log().find("unknown inversion start 'nearest'"), std::string::npos) << Log();
   EXPECT_FALSE(PathExists(Path("out")));
+  // An output directory that already holds anything is refused before any work, and kept.
+  const std::string busy = Path("busy");
+  MakeDirs(busy);
+  WriteFileAtomic(JoinPath(busy, "keep.txt"), "x");
+  for (const char* cmd : {"unlearn ", "retrain "}) {
+    EXPECT_EQ(Run(cmd + Common(world) + "--evaluator " + world.evaluator_dir +
+                  " --forget-class 1 --out " + busy + " --report " + Path("busy.json")),
+              1);
+    EXPECT_NE(Log().find("is not empty; refusing to overwrite it"), std::string::npos) << Log();
+  }
+  EXPECT_EQ(ReadFile(JoinPath(busy, "keep.txt")), "x");
+  EXPECT_FALSE(PathExists(Path("busy.json")));
   EXPECT_FALSE(PathExists(Path("report.json")));
 }
 
