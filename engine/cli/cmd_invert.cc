@@ -70,10 +70,9 @@ int RunInvert(int argc, char** argv) {
   o.feature_weight = flags.GetDouble("feature-weight", 0.0);
   o.start = unlearn::ParseInversionStart(flags.Get("start", unlearn::InversionStartName(o.start)));
   o.start_samples = flags.GetInt("start-samples", o.start_samples);
-  if (o.steps < 0 || o.start_samples < 1)
-    throw Error("--steps must be non-negative and --start-samples at least 1");
   o.precision = train::ParsePrecision(flags.Get("precision", "fp32"));
   o.seed = uint64_t(flags.GetInt("seed", 0));
+  unlearn::ValidateInversionOptions(o);
   std::unique_ptr<metrics::Evaluator> evaluator;
   unlearn::FeatureFn features;
   if (o.feature_weight > 0) {

@@ -42,4 +42,7 @@ struct InversionOptions {
   Json ToJson() const;
 };
 
+// Throws lethe::Error naming the first invalid setting (negative steps, no start samples).
+void ValidateInversionOptions(const InversionOptions& options);
+
 }  // namespace lethe::unlearn

@@ -24,6 +24,11 @@ Json InversionOptions::ToJson() const {
   return j;
 }
 
+void ValidateInversionOptions(const InversionOptions& o) {
+  if (o.steps < 0) throw Error("inversion steps must be non-negative");
+  if (o.start_samples < 1) throw Error("inversion start samples must be at least 1");
+}
+
 std::string InversionStartName(InversionStart start) {
   return start == InversionStart::kClassMean ? "class-mean" : "nearest-sample";
 }
@@ -126,8 +131,7 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
   if (!(d.non_member_tolerance > 0 && d.non_member_tolerance < 0.5))
     throw Error("non-member tolerance must be in (0, 0.5)");
   if (r.kind == RequestKind::kClass) ClassFdThreshold(d);  // throws when neither is known
-  if (r.inversion.steps < 0) throw Error("inversion steps must be non-negative");
-  if (r.inversion.start_samples < 1) throw Error("inversion start samples must be at least 1");
+  ValidateInversionOptions(r.inversion);
 }
 
 Json ConfigJson(const UnlearnRequest& r) {
