@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# The engine on a GPU, end to end, in one go (well under 8 minutes on one H100):
+# The engine on a GPU, end to end, in one go (a few minutes on one H100):
 #   1. builds only the engine CLI (-DLETHE_ENGINE_ONLY=ON) against the machine's CUDA
-#      LibTorch (the one PyTorch ships: torch.utils.cmake_prefix_path), with the C++ ABI
-#      that LibTorch was built with;
-#   2. trains a short `small` base model on Fashion-MNIST (and a domain classifier unless
-#      one is given);
-#   3. runs bench/unlearn_bench.sh on the GPU: item-64 few-shot unlearning, class unlearning
-#      (sampled codes), and the exact baseline retrained with the base's whole schedule,
-#      printing the same reports and summary as on the CPU.
+#      LibTorch (the one PyTorch ships: torch.utils.cmake_prefix_path), with the C++ ABI and
+#      standard that LibTorch needs;
+#   2. times one training step of `small` at batch 128 and 2048, fp32 and bf16: the marginal
+#      time per iteration between a short and a longer run, so start-up and warm-up drop out;
+#   3. runs bench/unlearn_bench.sh on the GPU with the hosted model and evaluator
+#      (models/): item-64 few-shot unlearning, class unlearning (sampled codes) and the exact
+#      baseline (RETRAIN_ITERS retraining iterations, projected onto the hosted model's
+#      10,000-iteration schedule), printing the same reports and summary as on the CPU;
+#   4. (PROFILE=1, the default) a per-kernel summary of a few cascade iterations under ncu.
 #
-#   bench/gpu.sh                 data from /usr/share/datasets/fashion-mnist or
-#                                var/fashion-mnist (the four *-ubyte.gz files)
-# Environment: DATA, EVALUATOR (an existing evaluator dir to reuse, e.g. var/evaluator),
-# BASE_ITERS (1500), BASE_BATCH (64), WORK (var/gpu), BUILD (build-gpu), JOBS.
+# On a machine with the Debian package dataset-fashion-mnist nothing needs setting. A
+# machine without it reads var/fashion-mnist: copy the four *-ubyte.gz files there first,
+#   mkdir -p var/fashion-mnist && cp /usr/share/datasets/fashion-mnist/*-ubyte.gz var/fashion-mnist/
+# and take var/fashion-mnist along. Results land in WORK (var/gpu) and, when OUT names a
+# directory, summary.txt, steps.txt, profile.txt and gpu.log are copied there too.
+#
+# Rehearsal without a GPU (no build, the CPU, tiny budgets; checks the script's plumbing):
+#   ENGINE=build/engine/cli/lethe-engine DEVICE=cpu THREADS=1 QUICK=1 bench/gpu.sh
+#
+# Environment: DATA, BASE (models/fashion-mnist-small), EVALUATOR
+# (models/fashion-mnist-evaluator), ENGINE (skip the build and use this binary), DEVICE
+# (cuda), THREADS (4), PRECISION (bf16, of unlearning), RETRAIN_ITERS (300), PROFILE (1),
+# QUICK (0), WORK (var/gpu), BUILD (build-gpu), JOBS.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,9 +33,19 @@ stamp() { echo "[gpu.sh +$(($(date +%s) - start)) s] $*" >&2; }
 
 BUILD=${BUILD:-$root/build-gpu}
 WORK=${WORK:-$root/var/gpu}
-BASE_ITERS=${BASE_ITERS:-1500}
-BASE_BATCH=${BASE_BATCH:-64}
+BASE=${BASE:-$root/models/fashion-mnist-small}
+EVALUATOR=${EVALUATOR:-$root/models/fashion-mnist-evaluator}
+DEVICE=${DEVICE:-cuda}
+PRECISION=${PRECISION:-bf16}
+RETRAIN_ITERS=${RETRAIN_ITERS:-300}
+PROFILE=${PROFILE:-1}
+THREADS=${THREADS:-4}  # host threads (1 for a CPU rehearsal: bf16 stalls on 2 busy cores)
+QUICK=${QUICK:-0}
 JOBS=${JOBS:-$(nproc)}
+RESULTS=${OUT:-}  # the caller's result directory, if any (not unlearn_bench.sh's OUT)
+
+mkdir -p "$WORK"
+exec 2> >(tee "$WORK/gpu.log" >&2)
 
 # --- the data --------------------------------------------------------------------------
 if [[ -z ${DATA:-} ]]; then
@@ -37,60 +58,105 @@ if [[ -z ${DATA:-} ]]; then
 fi
 [[ -n ${DATA:-} ]] || { echo "no Fashion-MNIST found: set DATA or copy the four *-ubyte.gz \
 files to var/fashion-mnist" >&2; exit 1; }
+for m in "$BASE" "$EVALUATOR"; do
+  [[ -f $m/manifest.json ]] || { echo "no model at $m (set BASE / EVALUATOR)" >&2; exit 1; }
+done
 
 # --- 1. build --------------------------------------------------------------------------
-mkdir -p "$WORK"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >&2 || true
-prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
-python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
-      "available", torch.cuda.is_available())' >&2
-command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]] || stamp \
-  "warning: no nvcc found; LibTorch's CMake config needs the CUDA toolkit (set CUDA_HOME)"
-export PATH=$PATH:/usr/local/cuda/bin
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-stamp "configuring against $prefix (C++11 ABI $abi)"
-# Every target, torch-free ones included, must use LibTorch's std::string ABI.
-cmake -S "$root" -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DLETHE_ENGINE_ONLY=ON -DLETHE_BUILD_TESTS=OFF -DLETHE_BUILD_BENCHMARKS=OFF \
-  -DLETHE_CUDA=ON -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi" >"$WORK.cmake.log" 2>&1 ||
-  { tail -30 "$WORK.cmake.log" >&2; exit 1; }
-cmake --build "$BUILD" -j "$JOBS" --target lethe-engine 2>&1 | tail -3
-engine=$BUILD/engine/cli/lethe-engine
-"$engine" --help >/dev/null
-stamp "built $engine"
-
-# --- 2. a short base model (and an evaluator) ------------------------------------------
-rm -rf "$WORK/base" "$WORK/bench"
-if [[ -n ${EVALUATOR:-} ]]; then
-  stamp "reusing evaluator $EVALUATOR"
+if [[ -n ${ENGINE:-} ]]; then
+  engine=$ENGINE
+  stamp "using $engine (no build)"
 else
-  EVALUATOR=$WORK/evaluator
-  rm -rf "$EVALUATOR"
-  stamp "training an evaluator (800 iterations)"
-  "$engine" train-evaluator --data "$DATA" --iterations 800 --device cuda --out "$EVALUATOR" \
-    2>"$WORK/evaluator.log"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >&2 || true
+  prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+  # LibTorch 2.12 and later need C++20 of whoever includes its headers.
+  cxx_std=$(python3 -c 'import torch; v = torch.__version__.split("+")[0].split(".");
+print(20 if (int(v[0]), int(v[1])) >= (2, 12) else 17)')
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+      "available", torch.cuda.is_available())' >&2
+  export PATH=$PATH:/usr/local/cuda/bin
+  command -v nvcc >/dev/null ||
+    stamp "warning: no nvcc found; LibTorch's CMake config needs the CUDA toolkit (CUDA_HOME)"
+  generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  stamp "configuring against $prefix (C++11 ABI $abi, C++$cxx_std)"
+  # Every target, torch-free ones included, must use LibTorch's std::string ABI; a newer
+  # compiler's or LibTorch's warnings must not stop the run (LETHE_WERROR=OFF).
+  cmake -S "$root" -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DLETHE_ENGINE_ONLY=ON -DLETHE_BUILD_TESTS=OFF -DLETHE_BUILD_BENCHMARKS=OFF \
+    -DLETHE_CUDA=ON -DLETHE_WERROR=OFF -DCMAKE_CXX_STANDARD="$cxx_std" \
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi" \
+    >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
+  cmake --build "$BUILD" -j "$JOBS" --target lethe-engine >"$WORK/build.log" 2>&1 || {
+    grep -m 20 -E "error|Error" "$WORK/build.log" >&2 || tail -30 "$WORK/build.log" >&2
+    exit 1
+  }
+  engine=$BUILD/engine/cli/lethe-engine
 fi
-stamp "training a small base model: $BASE_ITERS iterations, batch $BASE_BATCH"
-"$engine" train --preset small --data "$DATA" --iterations "$BASE_ITERS" --batch "$BASE_BATCH" \
-  --device cuda --seed 1 --log-every 250 --out "$WORK/base" >"$WORK/train.log" 2>&1 ||
-  { tail -5 "$WORK/train.log" >&2; exit 1; }
-python3 -c "import json; t = json.load(open('$WORK/base/manifest.json'))['training'];
-print('base: %d iterations, %.1f ms/it, %.0f s' % (t['iteration'], t['ms_per_iteration'],
-      t['train_seconds']))" >&2
-"$engine" evaluate --model "$WORK/base" --evaluator "$EVALUATOR" --data "$DATA" --device cuda \
-  --json 2>/dev/null | tee "$WORK/base-metrics.json" >&2
+"$engine" --help >/dev/null
+stamp "engine ready: $engine"
 
-# --- 3. unlearning vs retraining on the GPU --------------------------------------------
+# --- 2. training-step time -------------------------------------------------------------
+# ms per iteration between a run of `short` and one of `long` iterations: (t_long -
+# t_short) / (long - short), warm-up and start-up excluded.
+step_ms() {  # batch precision short long
+  local batch=$1 precision=$2 short=$3 long=$4 t_short t_long
+  run_train() {
+    rm -rf "$WORK/step.model"
+    "$engine" train --preset small --data "$DATA" --batch "$batch" --iterations "$1" \
+      --precision "$precision" --device "$DEVICE" --threads "$THREADS" --seed 1 --log-every 0 \
+      --out "$WORK/step.model" 2>>"$WORK/steps.log" |
+      python3 -c 'import json, sys
+for line in sys.stdin:
+    j = json.loads(line)
+    if j.get("event") == "done": print(j["ms_per_iteration"] * j["iterations_this_run"] / 1e3)'
+  }
+  t_short=$(run_train "$short")
+  t_long=$(run_train "$long")
+  rm -rf "$WORK/step.model"
+  python3 -c "print('small, batch $batch, $precision: %.1f ms/iteration' %
+    (1e3 * ($t_long - $t_short) / ($long - $short)))"
+}
+if ((QUICK)); then short=1; long=5; big=64; else short=20; long=120; big=2048; fi
+stamp "training-step time"
+{
+  step_ms 128 fp32 "$short" "$long"
+  step_ms 128 bf16 "$short" "$long"
+  step_ms "$big" bf16 "$short" $((short + (long - short) / 4))
+} | tee "$WORK/steps.txt" >&2 || stamp "training-step timing failed (see $WORK/steps.log)"
+
+# --- 3. unlearning vs retraining -------------------------------------------------------
 stamp "unlearning benchmark"
-ENGINE=$engine BASE=$WORK/base EVALUATOR=$EVALUATOR DATA=$DATA OUT=$WORK/bench DEVICE=cuda \
-  THREADS=4 MAX_ITERS=1000 MAX_SECONDS=120 RETRAIN_ITERS=0 \
-  "$root/bench/unlearn_bench.sh" item64 class-sampled retrain
-for f in "$WORK"/bench/*.json; do
-  [[ $f == */summary.json ]] && continue
-  echo "--- $(basename "$f")"
-  cat "$f"
-done
+bench_env=(ENGINE="$engine" BASE="$BASE" EVALUATOR="$EVALUATOR" DATA="$DATA"
+           OUT="$WORK/bench" DEVICE="$DEVICE" THREADS="$THREADS" PRECISION="$PRECISION"
+           MAX_ITERS=400 MAX_SECONDS=120 EVAL_EVERY=20 CLASS=8 RETRAIN_ITERS="$RETRAIN_ITERS")
+((QUICK)) && bench_env+=(MAX_ITERS=2 EVAL_EVERY=1 RETRAIN_ITERS=3 INVERSION_STEPS=2
+                         NUM_GENERATED=200)
+rm -rf "$WORK/bench"
+bench_status=0
+env "${bench_env[@]}" "$root/bench/unlearn_bench.sh" retrain item64 class-sampled >&2 ||
+  bench_status=$?
+
+# --- 4. where the time goes ------------------------------------------------------------
+if ((PROFILE)) && [[ $DEVICE == cuda* ]] && command -v ncu >/dev/null; then
+  stamp "profiling a few cascade iterations (ncu)"
+  # The first launches are inversion and the before-report; a window of kernels taken
+  # after them falls in the cascade. Bounded: the profile is extra, not the result.
+  timeout 240 ncu --launch-skip 4000 --launch-count 600 --print-summary per-kernel \
+    "$engine" unlearn --model "$BASE" --evaluator "$EVALUATOR" --data "$DATA" \
+    --device "$DEVICE" --precision "$PRECISION" --forget-items "$WORK/bench/items-64.txt" \
+    --fake-label 0.1 --max-iterations 20 --eval-every 20 --num-generated 500 --quiet \
+    --out "$WORK/profile.model" --report "$WORK/profile.json" >"$WORK/profile.txt" 2>&1 ||
+    stamp "profile ended early (see $WORK/profile.txt)"
+  rm -rf "$WORK/profile.model"
+fi
+
+if [[ -n $RESULTS ]]; then
+  mkdir -p "$RESULTS"
+  cp "$WORK/steps.txt" "$WORK/gpu.log" "$RESULTS/" 2>/dev/null || true
+  cp "$WORK/bench/summary.txt" "$WORK/bench/summary.json" "$RESULTS/" 2>/dev/null || true
+  [[ -f $WORK/profile.txt ]] && cp "$WORK/profile.txt" "$RESULTS/"
+fi
 stamp "done"
+exit "$bench_status"

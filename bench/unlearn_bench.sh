@@ -19,8 +19,8 @@
 # MAX_ITERS (1500), MAX_SECONDS (1800), EVAL_EVERY (20), CLASS (0), SEED (1),
 # RETRAIN_ITERS (200), CLASS_INV_STEPS (inversion steps when a whole class is inverted;
 # default the engine's), KEEP_MODELS (0), PRECISION (fp32|bf16, of unlearning; retraining uses the
-# base model's), RETAINED_POOL, G_LR, D_LR, INVERSION_STEPS, INVERSION_START (override
-# the engine's defaults when set). Exit status 0 when every run completed (reached or
+# base model's), RETAINED_POOL, G_LR, D_LR, INVERSION_STEPS, INVERSION_START, NUM_GENERATED
+# (override the engine's defaults when set). Exit status 0 when every run completed (reached or
 # not: the table says which), 1 when one failed.
 set -euo pipefail
 
@@ -74,6 +74,7 @@ common=(--model "$BASE" --evaluator "$EVALUATOR" --data "$DATA" --threads "$THRE
 [[ -n ${D_LR:-} ]] && common+=(--d-lr "$D_LR")
 [[ -n ${INVERSION_STEPS:-} ]] && common+=(--inversion-steps "$INVERSION_STEPS")
 [[ -n ${INVERSION_START:-} ]] && common+=(--inversion-start "$INVERSION_START")
+[[ -n ${NUM_GENERATED:-} ]] && common+=(--num-generated "$NUM_GENERATED")
 failed=0
 
 unlearn() {  # name, then extra flags

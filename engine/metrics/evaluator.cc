@@ -222,7 +222,7 @@ Evaluator Evaluator::Load(const std::string& dir, torch::Device device) {
   Evaluator ev(config, torch::kCPU);
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(weights.data(), weights.size());
+    archive.load_from(weights.data(), weights.size(), torch::Device(torch::kCPU));
     ev.net_->load(archive);
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();

@@ -165,10 +165,13 @@ std::vector<double> DiscriminatorScores(models::Discriminator& discriminator,
   std::vector<double> out;
   out.reserve(size_t(n));
   for (int64_t start = 0; start < n; start += batch) {
-    torch::Tensor idx = (torch::arange(start, start + batch, torch::kInt64) % n);
+    // Indices on the images' device: the probe scores images that already live on a GPU.
+    torch::Tensor idx =
+        torch::arange(start, start + batch, torch::dtype(torch::kInt64).device(images.device())) %
+        n;
     torch::Tensor s = discriminator
                           ->forward(images.index_select(0, idx).to(device),
-                                    labels.index_select(0, idx).to(device))
+                                    labels.index_select(0, idx.to(labels.device())).to(device))
                           .to(torch::kCPU, torch::kFloat64)
                           .contiguous();
     const int64_t keep = std::min(batch, n - start);

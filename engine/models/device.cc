@@ -36,6 +36,10 @@ torch::Device ParseDevice(const std::string& spec) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
+void Synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
 namespace {
 
 // Cores this process may run on (its affinity mask), which can be fewer than the machine's.

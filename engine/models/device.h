@@ -12,6 +12,11 @@ namespace lethe::models {
 // LibTorch build / machine has no such CUDA device.
 torch::Device ParseDevice(const std::string& spec);
 
+// Waits until the work queued on `device` has finished (a no-op on the CPU, where every op
+// runs before it returns). Wall-clock timings of GPU work are taken after it, or they
+// measure only how fast the host queued kernels.
+void Synchronize(const torch::Device& device);
+
 // Intra-op threads (and inter-op threads, which LibTorch allows to be set only once per
 // process, before any parallel work). threads <= 0 means one per online core.
 void ConfigureThreads(int threads);

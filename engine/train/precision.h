@@ -2,7 +2,6 @@
 // that a speed-up measured for one applies to all of them.
 #pragma once
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <string>
@@ -24,38 +23,14 @@ const char* PrecisionName(Precision precision);
 // optimiser step.
 class AutocastScope {
  public:
-  AutocastScope(Precision precision, torch::Device device)
-      : enabled_(precision == Precision::kBFloat16), cuda_(device.is_cuda()) {
-    if (!enabled_) return;
-    if (cuda_) {
-      previous_enabled_ = at::autocast::is_enabled();
-      previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    } else {
-      previous_enabled_ = at::autocast::is_cpu_enabled();
-      previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    if (cuda_) {
-      at::autocast::set_enabled(previous_enabled_);
-      at::autocast::set_autocast_gpu_dtype(previous_dtype_);
-    } else {
-      at::autocast::set_cpu_enabled(previous_enabled_);
-      at::autocast::set_autocast_cpu_dtype(previous_dtype_);
-    }
-  }
+  AutocastScope(Precision precision, torch::Device device);
+  ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
-  bool enabled_, cuda_;
+  bool enabled_;
+  torch::DeviceType device_type_;
   bool previous_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };

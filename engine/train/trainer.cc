@@ -8,6 +8,7 @@
 #include "engine/base/error.h"
 #include "engine/base/file_util.h"
 #include "engine/data/sampler.h"
+#include "engine/models/device.h"
 #include "engine/train/loss.h"
 
 namespace lethe::train {
@@ -48,12 +49,13 @@ std::string SerializeOptimizer(const torch::optim::Optimizer& optimizer) {
   return out.str();
 }
 
+// The moments are loaded onto the parameters' device: Adam's step mixes them with gradients.
 void DeserializeOptimizer(torch::optim::Optimizer& optimizer, const std::string& bytes,
-                          const std::string& what) {
+                          const std::string& what, torch::Device device) {
   try {
     std::istringstream in(bytes);
     torch::serialize::InputArchive archive;
-    archive.load_from(in, torch::Device(torch::kCPU));
+    archive.load_from(in, device);
     optimizer.load(archive);
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
@@ -316,9 +318,9 @@ std::map<std::string, std::string> Trainer::SerializeState() const {
 void Trainer::LoadState(const models::Checkpoint& checkpoint) {
   const std::string dir = checkpoint.dir;
   DeserializeOptimizer(*g_opt_, models::ReadCheckpointFile(checkpoint, kTrainGOptimFile),
-                       dir + "/" + kTrainGOptimFile);
+                       dir + "/" + kTrainGOptimFile, options_.device);
   DeserializeOptimizer(*d_opt_, models::ReadCheckpointFile(checkpoint, kTrainDOptimFile),
-                       dir + "/" + kTrainDOptimFile);
+                       dir + "/" + kTrainDOptimFile, options_.device);
   // The optimiser archives carry their own hyper-parameters; this run's options win.
   for (auto* opt : {g_opt_.get(), d_opt_.get()}) {
     const double lr = opt == g_opt_.get() ? options_.g_lr : options_.d_lr;
@@ -483,9 +485,11 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
       result.cancelled = true;
       break;
     }
-    torch::Tensor idx = sampler.Next(options.batch);
-    if (!options.device.is_cpu()) idx = idx.to(options.device);
     const auto t0 = Clock::now();
+    torch::Tensor idx = sampler.Next(options.batch);
+    // Non-blocking: a blocking copy to a GPU would wait for the previous step every step.
+    if (!options.device.is_cpu())
+      idx = idx.to(torch::TensorOptions().device(options.device), /*non_blocking=*/true);
     trainer->Step(images.index_select(0, idx), labels.index_select(0, idx));
     train_seconds += SecondsSince(t0);
     const int64_t it = trainer->iteration();
@@ -498,6 +502,11 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
         it < options.iterations && !resume_dir.empty())
       trainer->Save(resume_dir, WithSeconds(extra, earlier_seconds + train_seconds),
                     /*with_state=*/true, /*overwrite=*/true);
+  }
+  {
+    const auto t0 = Clock::now();  // the steps still queued on a GPU belong to training
+    models::Synchronize(options.device);
+    train_seconds += SecondsSince(t0);
   }
   const int64_t it = trainer->iteration();
   if (options.log_every > 0 && (it % options.log_every != 0 || it == first)) report(it);

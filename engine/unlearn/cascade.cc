@@ -7,6 +7,7 @@
 
 #include "engine/base/error.h"
 #include "engine/data/sampler.h"
+#include "engine/models/device.h"
 #include "engine/train/loss.h"
 #include "engine/train/precision.h"
 #include "engine/unlearn/cancelled.h"
@@ -291,6 +292,10 @@ class Cascade {
       const bool out_of_iterations = it >= opts_.max_iterations;
       const bool out_of_time = opts_.max_seconds > 0 && Since(start) >= opts_.max_seconds;
       if (it % opts_.eval_every == 0 || out_of_iterations || out_of_time) {
+        const auto ts = Clock::now();  // the steps still queued on a GPU are unlearning time
+        models::Synchronize(device_);
+        step_seconds += Since(ts);
+        r.seconds_unlearning = step_seconds;
         measure(it);
         if (r.reached) {
           r.stop_reason = "destination reached";

@@ -27,6 +27,10 @@ RetainedImages::RetainedImages(const data::Dataset& retained,
   pool_ = retained.Subset(std::vector<int64_t>(order.begin(), order.begin() + pool));
   held_ =
       pool < n ? retained.Subset(std::vector<int64_t>(order.begin() + pool, order.end())) : pool_;
+  if (!device_.is_cpu()) {
+    pool_images_ = pool_.images.to(device_);
+    pool_labels_ = pool_.labels.to(device_);
+  }
 }
 
 RealBatch RetainedImages::Serve(const data::Dataset& from, const torch::Tensor& indices) {

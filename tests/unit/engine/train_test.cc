@@ -18,6 +18,7 @@
 #include "engine/models/checkpoint.h"
 #include "engine/models/device.h"
 #include "engine/train/loss.h"
+#include "engine/train/precision.h"
 #include "engine/train/trainer.h"
 
 namespace lethe::train {
@@ -178,6 +179,25 @@ TEST(Trainer, BFloat16StepsAreFiniteAndReproducible) {
   EXPECT_EQ(w.scalar_type(), torch::kFloat32);
   EXPECT_EQ(ParsePrecision("bf16"), Precision::kBFloat16);
   EXPECT_THROW(ParsePrecision("fp16"), Error);
+}
+
+// The scope switches autocast on for its device, survives nesting, and restores what was
+// there before on leaving (an inner scope must not switch the outer one off).
+TEST(Precision, AutocastScopeNestsAndRestores) {
+  const torch::Device cpu(torch::kCPU);
+  torch::Tensor a = torch::ones({4, 4}), b = torch::ones({4, 4});
+  EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat32);
+  {
+    AutocastScope outer(Precision::kBFloat16, cpu);
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+    {
+      AutocastScope inner(Precision::kBFloat16, cpu);
+      AutocastScope off(Precision::kFloat32, cpu);  // float32 leaves the state alone
+      EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+    }
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+  }
+  EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat32);
 }
 
 TEST(TrainGan, ResumeContinuesExactlyAndCheckpointsAreComplete) {
