@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -25,6 +24,7 @@
 #include "engine/unlearn/model_util.h"
 #include "engine/unlearn/retrain.h"
 #include "engine/unlearn/unlearn.h"
+#include "worker/job_report.h"
 
 namespace lethe::worker {
 namespace {
@@ -185,8 +185,6 @@ data::Dataset Concat(const data::Dataset& a, const data::Dataset& b) {
   out.hashes.insert(out.hashes.end(), b.hashes.begin(), b.hashes.end());
   return out;
 }
-
-Json DoubleOr(double v) { return std::isfinite(v) && v >= 0 ? Json(v) : Json(); }
 
 // What the job forgets, and what must never be served as retained data.
 struct ForgetPlan {
@@ -491,19 +489,7 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
         extra_manifest["retrained_on"] = fresh.manifest.at("dataset");
       extra_manifest["dataset"] =
           base.manifest.Has("dataset") ? base.manifest.at("dataset") : Json();
-      Json dest = Json::Object();
-      dest["reached"] = true;
-      dest["metric"] = "exact_retraining";
-      dest["policy"] = "exact";
-      dest["requirement"] =
-          "retrained from scratch without the forget set and every tombstoned item";
-      dest["stop_reason"] = "retraining finished";
-      report["destination_reached"] = true;
-      report["destination"] = dest;
-      report["iterations"] = tr.iterations;
-      Json seconds = Json::Object();
-      seconds["retraining"] = tr.seconds;
-      report["seconds"] = seconds;
+      report = RetrainReport(tr.iterations, tr.seconds);
       out.iterations = tr.iterations;
       out.destination_reached = true;
       out.phase_seconds["unlearning"] = Since(t0);
@@ -579,39 +565,19 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
     // The report.
     report["before"] = before;
     report["after"] = after;
-    Json job = Json::Object();
-    job["id"] = in.lease.job_id;
-    job["attempt"] = in.lease.attempt;
-    job["kind"] = in.kind;
-    job["worker"] = st.options.worker_id;
-    Json reqs = Json::Array();
-    for (const RequestInput& r : in.requests) reqs.Push(r.id);
-    job["requests"] = reqs;
-    report["job"] = job;
-    Json model = Json::Object();
-    model["name"] = in.model.name;
-    model["base_version"] = in.base.id;
-    model["base_sha256"] = in.base.sha256;
-    report["model"] = model;
-    Json forget = Json::Object();
-    forget["kind"] = plan.is_class ? "class" : "items";
-    if (plan.is_class) forget["class"] = plan.forget_class;
-    forget["items"] = int64_t(plan.items.size());
-    forget["unmatched_uploads"] = plan.uploads;
-    if (plan.uploads > 0) forget["upload_labels"] = "predicted by the evaluator";
-    if (plan.is_class) forget["class_separation_fd"] = DoubleOr(plan.class_separation_fd);
-    report["forget"] = forget;
-    Json data = Json::Object();
-    data["spec"] = spec.empty() ? "fashion-mnist" : spec;
-    data["retained_items"] = retained.size();
-    data["excluded_items"] = int64_t(plan.exclude.size());
-    data["earlier_tombstones"] = int64_t(in.tombstones.size());
-    data["served_retained_items"] = int64_t(served.size());
-    data["test_items"] = test.size();
-    report["data"] = data;
-    Json phase_seconds = Json::Object();
-    for (const auto& [k, v] : out.phase_seconds) phase_seconds[k] = v;
-    report["phase_seconds"] = phase_seconds;
+    ForgetSummary forget;
+    forget.is_class = plan.is_class;
+    forget.forget_class = plan.forget_class;
+    forget.items = int64_t(plan.items.size());
+    forget.unmatched_uploads = plan.uploads;
+    forget.class_separation_fd = plan.class_separation_fd;
+    DataSummary data;
+    data.spec = spec;
+    data.retained_items = retained.size();
+    data.excluded_items = int64_t(plan.exclude.size());
+    data.served_retained_items = int64_t(served.size());
+    data.test_items = test.size();
+    AddJobSections(in, st.options.worker_id, forget, data, out.phase_seconds, &report);
 
     out.report = report;
     out.metrics_before = before;
@@ -624,32 +590,7 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
 
     // The new version: weights, manifest (lineage, cumulative forgotten hashes), report,
     // sample grid.
-    {
-      // SaveCheckpoint writes these itself.
-      const std::set<std::string> reserved = {
-          "format_version", "config", "num_classes", "w_avg", "w_class_avg", "created_at", "files"};
-      Json kept = Json::Object();
-      for (const auto& [k, v] : extra_manifest.items()) {
-        if (!reserved.count(k)) kept[k] = v;
-      }
-      extra_manifest = kept;
-    }
-    extra_manifest["parent"] = in.base.sha256;
-    std::set<std::string> forgotten_hashes;
-    if (base.manifest.Has("forgotten_sha256") && base.manifest.at("forgotten_sha256").is_array()) {
-      for (const Json& h : base.manifest.at("forgotten_sha256").elements()) {
-        if (h.is_string()) forgotten_hashes.insert(h.AsString());
-      }
-    }
-    for (const ForgottenItem& f : plan.items) forgotten_hashes.insert(f.sha256);
-    extra_manifest["forgotten_sha256"] =
-        Json::ArrayOf(std::vector<std::string>(forgotten_hashes.begin(), forgotten_hashes.end()));
-    Json lineage = Json::Object();
-    lineage["job"] = in.lease.job_id;
-    lineage["kind"] = in.kind;
-    lineage["requests"] = reqs;
-    lineage["destination"] = out.verdict;
-    extra_manifest["unlearning"] = lineage;
+    extra_manifest = NewVersionManifest(extra_manifest, base.manifest, in, plan.items, out.verdict);
 
     models::Checkpoint next;
     next.config = cfg;

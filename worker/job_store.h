@@ -136,7 +136,7 @@ class JobStore {
       double grace_seconds, const std::function<absl::Status(const std::string& uri)>& remove);
 
  private:
-  // What one claim step found and locked, for the next step (defined in job_store.cc).
+  // What one claim step found and locked, for the next step (defined in job_claim.cc).
   struct ExpiredJob;
   struct QueuedJob;
   struct NewJobPlan;

@@ -2,7 +2,9 @@
 // retained set) and the learning phase of cascaded unlearning all run this code, so the
 // speed-ups Lethe reports compare like with like.
 //
-// Reproducibility: the same seed, device and thread count give bit-identical weights.
+// Reproducibility: the same seed, device and thread count give bit-identical weights on
+// the CPU. On a GPU, cuDNN's algorithm choice and atomics in some backward kernels
+// (bilinear upsampling) make runs agree only to rounding.
 // Initialisation, z and synthesis noise come from LibTorch's default generators, seeded at
 // the start and saved with resumable checkpoints; batches come from a data::Sampler seeded
 // from the same seed and replayed on resume. A run resumed from a checkpoint therefore
