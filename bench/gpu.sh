@@ -9,7 +9,7 @@
 #      (models/): item-64 few-shot unlearning, class unlearning (sampled codes) and the exact
 #      baseline (RETRAIN_ITERS retraining iterations, projected onto the hosted model's
 #      10,000-iteration schedule), printing the same reports and summary as on the CPU;
-#   4. (PROFILE=1, the default) a per-kernel summary of a few cascade iterations under ncu.
+#   4. (PROFILE=1, the default) a per-kernel summary of training steps under ncu.
 #
 # On a machine with the Debian package dataset-fashion-mnist nothing needs setting. A
 # machine without it reads var/fashion-mnist: copy the four *-ubyte.gz files there first,
@@ -130,7 +130,7 @@ stamp "training-step time"
 stamp "unlearning benchmark"
 bench_env=(ENGINE="$engine" BASE="$BASE" EVALUATOR="$EVALUATOR" DATA="$DATA"
            OUT="$WORK/bench" DEVICE="$DEVICE" THREADS="$THREADS" PRECISION="$PRECISION"
-           MAX_ITERS=400 MAX_SECONDS=120 EVAL_EVERY=20 CLASS=8 RETRAIN_ITERS="$RETRAIN_ITERS")
+           MAX_ITERS=400 MAX_SECONDS=60 EVAL_EVERY=20 CLASS=8 RETRAIN_ITERS="$RETRAIN_ITERS")
 ((QUICK)) && bench_env+=(MAX_ITERS=2 EVAL_EVERY=1 RETRAIN_ITERS=3 INVERSION_STEPS=2
                          NUM_GENERATED=200)
 rm -rf "$WORK/bench"
@@ -139,15 +139,16 @@ env "${bench_env[@]}" "$root/bench/unlearn_bench.sh" retrain item64 class-sample
   bench_status=$?
 
 # --- 4. where the time goes ------------------------------------------------------------
+# Kernel durations of about two training steps at batch 128 (the learning phase runs the
+# same step; the reference figures are per step at 128), after a few warm-up steps. One
+# metric only, so ncu replays each kernel once. Bounded: the profile is extra.
 if ((PROFILE)) && [[ $DEVICE == cuda* ]] && command -v ncu >/dev/null; then
-  stamp "profiling a few cascade iterations (ncu)"
-  # The first launches are inversion and the before-report; a window of kernels taken
-  # after them falls in the cascade. Bounded: the profile is extra, not the result.
-  timeout 240 ncu --launch-skip 4000 --launch-count 600 --print-summary per-kernel \
-    "$engine" unlearn --model "$BASE" --evaluator "$EVALUATOR" --data "$DATA" \
-    --device "$DEVICE" --precision "$PRECISION" --forget-items "$WORK/bench/items-64.txt" \
-    --fake-label 0.1 --max-iterations 20 --eval-every 20 --num-generated 500 --quiet \
-    --out "$WORK/profile.model" --report "$WORK/profile.json" >"$WORK/profile.txt" 2>&1 ||
+  stamp "profiling training steps (ncu)"
+  rm -rf "$WORK/profile.model"
+  timeout 120 ncu --metrics gpu__time_duration.sum --launch-skip 3000 --launch-count 1200 \
+    --print-summary per-kernel "$engine" train --preset small --data "$DATA" --batch 128 \
+    --iterations 20 --precision bf16 --device "$DEVICE" --threads "$THREADS" --seed 1 \
+    --log-every 0 --out "$WORK/profile.model" >"$WORK/profile.txt" 2>&1 ||
     stamp "profile ended early (see $WORK/profile.txt)"
   rm -rf "$WORK/profile.model"
 fi
