@@ -288,7 +288,11 @@ Evaluator TrainEvaluator(const data::Dataset& train, const data::Dataset& test,
   data::Sampler sampler(train.size(), options.seed);
   torch::Generator aug_gen = data::MakeGenerator(options.seed ^ 0x9e3779b97f4a7c15ULL);
   const auto start = std::chrono::steady_clock::now();
-  double loss_sum = 0, correct = 0, seen = 0;
+  // Sums stay on the device and are read only when logged: reading them every step would
+  // wait for the GPU every step.
+  torch::Tensor loss_sum = torch::zeros({}, torch::dtype(torch::kFloat64).device(options.device));
+  torch::Tensor correct = torch::zeros_like(loss_sum);
+  double seen = 0;
   for (int64_t it = 1; it <= options.iterations; ++it) {
     if (options.cancel && options.cancel->cancelled()) throw Error("evaluator training cancelled");
     const double lr =
@@ -299,19 +303,22 @@ Evaluator TrainEvaluator(const data::Dataset& train, const data::Dataset& test,
     torch::Tensor x = train.images.index_select(0, idx);
     if (options.augment || options.hflip)
       x = Augment(x, options.augment ? 2 : 0, options.hflip, aug_gen);
-    torch::Tensor y = train.labels.index_select(0, idx).to(options.device);
-    torch::Tensor logits = net->forward(x.to(options.device));
+    const auto on_device = torch::TensorOptions().device(options.device);  // no wait on a GPU
+    torch::Tensor y = train.labels.index_select(0, idx).to(on_device, /*non_blocking=*/true);
+    torch::Tensor logits = net->forward(x.to(on_device, /*non_blocking=*/true));
     torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
     opt.zero_grad();
     loss.backward();
     opt.step();
-    loss_sum += loss.item<double>();
-    correct += logits.argmax(1).eq(y).sum().item<double>();
+    loss_sum += loss.detach().to(torch::kFloat64);
+    correct += logits.argmax(1).eq(y).sum().to(torch::kFloat64);
     seen += double(options.batch);
     if (options.on_progress && (it % options.log_every == 0 || it == options.iterations)) {
       const int64_t n = it % options.log_every == 0 ? options.log_every : it % options.log_every;
-      options.on_progress(it, loss_sum / double(n), correct / seen);
-      loss_sum = correct = seen = 0;
+      options.on_progress(it, loss_sum.item<double>() / double(n), correct.item<double>() / seen);
+      loss_sum.zero_();
+      correct.zero_();
+      seen = 0;
     }
   }
   const double train_seconds =
