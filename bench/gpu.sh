@@ -12,9 +12,10 @@
 #   4. (PROFILE=1, the default) a per-kernel summary of training steps under ncu.
 #
 # On a machine with the Debian package dataset-fashion-mnist nothing needs setting. A
-# machine without it reads var/fashion-mnist: copy the four *-ubyte.gz files there first,
+# machine without it reads var/fashion-mnist, and one without zlib's headers var/debs;
+# prepare both here and take them along:
 #   mkdir -p var/fashion-mnist && cp /usr/share/datasets/fashion-mnist/*-ubyte.gz var/fashion-mnist/
-# and take var/fashion-mnist along. Results land in WORK (var/gpu) and, when OUT names a
+#   mkdir -p var/debs && (cd var/debs && apt-get download zlib1g-dev) Results land in WORK (var/gpu) and, when OUT names a
 # directory, summary.txt, steps.txt, profile.txt and gpu.log are copied there too.
 #
 # Rehearsal without a GPU (no build, the CPU, tiny budgets; checks the script's plumbing):
@@ -78,6 +79,22 @@ print(20 if (int(v[0]), int(v[1])) >= (2, 12) else 17)')
   export PATH=$PATH:/usr/local/cuda/bin
   command -v nvcc >/dev/null ||
     stamp "warning: no nvcc found; LibTorch's CMake config needs the CUDA toolkit (CUDA_HOME)"
+  # zlib's headers (the engine reads gzip'd IDX files). A machine without them uses the
+  # Debian package taken along in var/debs (here: apt-get download zlib1g-dev), unpacked
+  # with ar and tar, which any machine with a compiler has; ZLIB_FROM_DEB=1 forces that.
+  zlib_args=()
+  if [[ ${ZLIB_FROM_DEB:-0} == 1 ]] ||
+    ! printf '#include <zlib.h>\n' | c++ -fsyntax-only -x c++ - 2>/dev/null; then
+    deb=$(compgen -G "$root/var/debs/zlib1g-dev_*.deb" | head -1 || true)
+    [[ -n $deb ]] || { echo "no zlib.h here: run 'apt-get download zlib1g-dev' in var/debs \
+on a Debian machine and take var/debs along" >&2; exit 1; }
+    rm -rf "$WORK/zlib" && mkdir -p "$WORK/zlib"
+    (cd "$WORK/zlib" && ar x "$deb" && tar xf data.tar.*)
+    lib=$(compgen -G "/lib/x86_64-linux-gnu/libz.so.1" || compgen -G "/usr/lib*/libz.so.1" ||
+      echo "$WORK/zlib/usr/lib/x86_64-linux-gnu/libz.a")
+    zlib_args=(-DZLIB_INCLUDE_DIR="$WORK/zlib/usr/include" -DZLIB_LIBRARY="${lib%%$'\n'*}")
+    stamp "zlib: headers from $(basename "$deb"), library $lib"
+  fi
   generator=()
   command -v ninja >/dev/null && generator=(-G Ninja)
   stamp "configuring against $prefix (C++11 ABI $abi, C++$cxx_std)"
@@ -87,6 +104,7 @@ print(20 if (int(v[0]), int(v[1])) >= (2, 12) else 17)')
     -DLETHE_ENGINE_ONLY=ON -DLETHE_BUILD_TESTS=OFF -DLETHE_BUILD_BENCHMARKS=OFF \
     -DLETHE_CUDA=ON -DLETHE_WERROR=OFF -DCMAKE_CXX_STANDARD="$cxx_std" \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi" \
+    "${zlib_args[@]}" \
     >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
   cmake --build "$BUILD" -j "$JOBS" --target lethe-engine >"$WORK/build.log" 2>&1 || {
     grep -m 20 -E "error|Error" "$WORK/build.log" >&2 || tail -30 "$WORK/build.log" >&2
