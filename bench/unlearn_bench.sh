@@ -10,7 +10,7 @@
 #                 iterations (0 = the base's whole schedule), projected to the schedule
 #   item256 item1024                      the same with more forgotten items
 #   class-sampled class-inverted          class CLASS, other-class, alpha-perceptual 0.5
-#   item64-zero                           zero-shot
+#   item64-zero item64-zero-zeta-1        zero-shot (fake label 0.1, -1)
 #   item64-truncation item64-projection   the other item substitutes
 #   item64-zeta-1 item64-zeta0.5          the other fake labels of the paper
 #   item256-zeta-1 item1024-zeta-1        larger forget sets with the fastest fake label
@@ -104,6 +104,8 @@ for s in "${scenarios[@]}"; do
                       --latents inverted --alpha-perceptual 0.5 \
                       ${CLASS_INV_STEPS:+--inversion-steps "$CLASS_INV_STEPS"} ;;
     item64-zero) unlearn "$s" --forget-items "$(item_ids 64)" --mode zero-shot --fake-label 0.1 ;;
+    item64-zero-zeta-1) unlearn "$s" --forget-items "$(item_ids 64)" --mode zero-shot \
+                          --fake-label -1 ;;
     item64-truncation) unlearn "$s" --forget-items "$(item_ids 64)" --substitute truncation \
                          --psi 0.5 --fake-label 0.1 ;;
     item64-projection) unlearn "$s" --forget-items "$(item_ids 64)" --substitute projection \
