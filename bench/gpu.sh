@@ -116,25 +116,26 @@ fi
 stamp "engine ready: $engine"
 
 # --- 2. training-step time -------------------------------------------------------------
-# ms per iteration between a run of `short` and one of `long` iterations: (t_long -
-# t_short) / (long - short), warm-up and start-up excluded.
-step_ms() {  # batch precision short long
-  local batch=$1 precision=$2 short=$3 long=$4 t_short t_long
-  run_train() {
-    rm -rf "$WORK/step.model"
-    "$engine" train --preset small --data "$DATA" --batch "$batch" --iterations "$1" \
-      --precision "$precision" --device "$DEVICE" --threads "$THREADS" --seed 1 --log-every 0 \
-      --out "$WORK/step.model" 2>>"$WORK/steps.log" |
-      python3 -c 'import json, sys
+# One `train` run of N iterations; prints the seconds its steps took.
+train_seconds() {  # batch precision iterations
+  rm -rf "$WORK/step.model"
+  "$engine" train --preset small --data "$DATA" --batch "$1" --iterations "$3" \
+    --precision "$2" --device "$DEVICE" --threads "$THREADS" --seed 1 --log-every 0 \
+    --out "$WORK/step.model" 2>>"$WORK/steps.log" |
+    python3 -c 'import json, sys
 for line in sys.stdin:
     j = json.loads(line)
     if j.get("event") == "done": print(j["ms_per_iteration"] * j["iterations_this_run"] / 1e3)'
-  }
-  t_short=$(run_train "$short")
-  t_long=$(run_train "$long")
   rm -rf "$WORK/step.model"
-  python3 -c "print('small, batch $batch, $precision: %.1f ms/iteration' %
-    (1e3 * ($t_long - $t_short) / ($long - $short)))"
+}
+# ms per iteration between a run of `short` and one of `long` iterations: (t_long -
+# t_short) / (long - short), warm-up and start-up excluded.
+step_ms() {  # batch precision short long
+  local t_short t_long
+  t_short=$(train_seconds "$1" "$2" "$3")
+  t_long=$(train_seconds "$1" "$2" "$4")
+  python3 -c "print('small, batch $1, $2: %.1f ms/iteration' %
+    (1e3 * ($t_long - $t_short) / ($4 - $3)))"
 }
 if ((QUICK)); then short=1; long=5; big=64; else short=20; long=120; big=2048; fi
 stamp "training-step time"

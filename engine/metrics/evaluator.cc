@@ -10,6 +10,7 @@
 #include "engine/base/file_util.h"
 #include "engine/base/sha256.h"
 #include "engine/data/sampler.h"
+#include "engine/models/device.h"
 
 namespace lethe::metrics {
 namespace {
@@ -303,9 +304,8 @@ Evaluator TrainEvaluator(const data::Dataset& train, const data::Dataset& test,
     torch::Tensor x = train.images.index_select(0, idx);
     if (options.augment || options.hflip)
       x = Augment(x, options.augment ? 2 : 0, options.hflip, aug_gen);
-    const auto on_device = torch::TensorOptions().device(options.device);  // no wait on a GPU
-    torch::Tensor y = train.labels.index_select(0, idx).to(on_device, /*non_blocking=*/true);
-    torch::Tensor logits = net->forward(x.to(on_device, /*non_blocking=*/true));
+    torch::Tensor y = models::ToDevice(train.labels.index_select(0, idx), options.device);
+    torch::Tensor logits = net->forward(models::ToDevice(x, options.device));
     torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
     opt.zero_grad();
     loss.backward();

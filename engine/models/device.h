@@ -17,6 +17,13 @@ torch::Device ParseDevice(const std::string& spec);
 // measure only how fast the host queued kernels.
 void Synchronize(const torch::Device& device);
 
+// A small host tensor (indices, codes, a batch) copied to `device` without waiting for the
+// device's queued work: a blocking host-to-device copy would synchronise every step.
+inline torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device) {
+  if (t.device() == device) return t;
+  return t.to(torch::TensorOptions().device(device), /*non_blocking=*/true);
+}
+
 // Intra-op threads (and inter-op threads, which LibTorch allows to be set only once per
 // process, before any parallel work). threads <= 0 means one per online core.
 void ConfigureThreads(int threads);

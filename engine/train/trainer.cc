@@ -487,9 +487,7 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
     }
     const auto t0 = Clock::now();
     torch::Tensor idx = sampler.Next(options.batch);
-    // Non-blocking: a blocking copy to a GPU would wait for the previous step every step.
-    if (!options.device.is_cpu())
-      idx = idx.to(torch::TensorOptions().device(options.device), /*non_blocking=*/true);
+    idx = models::ToDevice(idx, options.device);
     trainer->Step(images.index_select(0, idx), labels.index_select(0, idx));
     train_seconds += SecondsSince(t0);
     const int64_t it = trainer->iteration();

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/models/device.h"
 #include "engine/models/generator.h"
 
 namespace lethe::unlearn {
@@ -55,11 +56,6 @@ torch::Tensor ClassMeans(models::Generator& g, int64_t samples = 1024, uint64_t 
 // The generator's device (where its parameters live).
 torch::Device ModuleDevice(const torch::nn::Module& m);
 
-// A small host tensor (indices, codes) copied to `device` without waiting for the device's
-// queued work: a blocking host-to-device copy would synchronise every iteration.
-inline torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device) {
-  if (t.device() == device) return t;
-  return t.to(torch::TensorOptions().device(device), /*non_blocking=*/true);
-}
+using models::ToDevice;
 
 }  // namespace lethe::unlearn
