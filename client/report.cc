@@ -198,12 +198,12 @@ Json BuildReport(const ReportInputs& in) {
   if (policy == lethe::v1::DESTINATION_POLICY_UNSPECIFIED) {
     // The server's default for the kind (proto/lethe/v1/unlearning.proto).
     policy_name = absl::StrCat(EnumName(lethe::v1::DestinationPolicy_descriptor(),
-                                        r.kind() == lethe::v1::FORGET_KIND_CLASS
-                                            ? lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE
-                                            : lethe::v1::DESTINATION_POLICY_FORGET_AUC),
+                                        lethe::v1::DESTINATION_POLICY_GENERATOR),
                                " (default)");
   }
   outcome["destination_policy"] = policy_name;
+  // The engine's one-sentence answer: does the new version still reproduce the images?
+  outcome["summary"] = engine.is_object() ? engine.GetString("summary", "") : std::string();
   if (r.hyperparameters().has_destination_threshold()) {
     outcome["destination_threshold_requested"] = r.hyperparameters().destination_threshold();
   }
@@ -407,7 +407,11 @@ std::string RenderReportMarkdown(const Json& rep) {
     }
   }
 
-  absl::StrAppend(&md, "\n## Outcome\n\n| Field | Value |\n|---|---|\n");
+  absl::StrAppend(&md, "\n## Outcome\n\n");
+  if (!outcome.GetString("summary", "").empty()) {
+    absl::StrAppend(&md, "**In one sentence.** ", Md(outcome.GetString("summary", "")), "\n\n");
+  }
+  absl::StrAppend(&md, "| Field | Value |\n|---|---|\n");
   absl::StrAppend(&md, "| state | ", Cell(outcome, "state"), " |\n");
   absl::StrAppend(&md, "| destination policy | ", Cell(outcome, "destination_policy"), " |\n");
   absl::StrAppend(&md, "| destination reached | ", Cell(outcome, "destination_reached"), " |\n");

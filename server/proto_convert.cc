@@ -67,6 +67,7 @@ constexpr DestinationName kDestinations[] = {
     {pb::DESTINATION_POLICY_NON_MEMBER, "non_member"},
     {pb::DESTINATION_POLICY_CLASS_FD_RELATIVE, "class_fd_relative"},
     {pb::DESTINATION_POLICY_CLASS_FD_ABSOLUTE, "class_fd_absolute"},
+    {pb::DESTINATION_POLICY_GENERATOR, "generator"},
 };
 }  // namespace
 

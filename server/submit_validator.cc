@@ -62,6 +62,7 @@ constexpr DestinationRule kDestinationRules[] = {
     {pb::DESTINATION_POLICY_NON_MEMBER, true, true, false, 0, 0.5, false, false},
     {pb::DESTINATION_POLICY_CLASS_FD_RELATIVE, false, true, false, 0, 100, false, true},
     {pb::DESTINATION_POLICY_CLASS_FD_ABSOLUTE, false, true, true, 0, 1e9, false, true},
+    {pb::DESTINATION_POLICY_GENERATOR, true, true, false, 0, 0.5, false, false},
 };
 
 absl::Status CheckHyperparameters(const H& h, bool is_class, pb::Substitute substitute,

@@ -23,6 +23,7 @@
 #include "engine/models/device.h"
 #include "engine/unlearn/model_util.h"
 #include "engine/unlearn/retrain.h"
+#include "engine/unlearn/forgetting_summary.h"
 #include "engine/unlearn/unlearn.h"
 #include "worker/job_report.h"
 
@@ -112,7 +113,13 @@ void ApplySettings(const RequestInput& r, const EngineOptions& opts, unlearn::Un
   const std::string dest = p.GetString("destination", "");
   const bool has_t = p.Has("destination_threshold");
   const double t = has_t ? p.at("destination_threshold").AsDouble() : 0.0;
-  if (dest == "forget_auc") {
+  if (dest == "generator" || dest.empty()) {
+    req->destination.policy = unlearn::DestinationPolicy::kGenerator;
+    if (has_t && req->kind == unlearn::RequestKind::kItem) req->destination.generator_tolerance = t;
+    if (has_t && req->kind == unlearn::RequestKind::kClass) {
+      req->destination.recognition_threshold = t;
+    }
+  } else if (dest == "forget_auc") {
     req->destination.policy = unlearn::DestinationPolicy::kPaper;
     if (has_t) req->destination.auc_threshold = t;
   } else if (dest == "non_member") {
@@ -121,12 +128,12 @@ void ApplySettings(const RequestInput& r, const EngineOptions& opts, unlearn::Un
   } else if (dest == "class_fd_absolute") {
     req->destination.policy = unlearn::DestinationPolicy::kPaper;
     req->destination.fd_threshold = t;
-  } else if (dest == "class_fd_relative" || dest.empty()) {
+  } else if (dest == "class_fd_relative") {
     req->destination.policy = unlearn::DestinationPolicy::kPaper;
   } else {
     throw Error("unknown destination policy \"" + dest + "\"");
   }
-  (void)opts;
+  req->destination.attack_steps = opts.attack_steps;
 }
 
 // sample.png: one row per class, `columns` images each, from a private RNG.
@@ -238,6 +245,9 @@ struct EngineExecutor::State {
     mi.max_scored = std::max<int64_t>(options.metric_samples, 2);
     mi.seed = seed;
     mi.device = device;
+    mi.reconstruct = unlearn::ReinversionReconstructor(
+        unlearn::AttackInversionOptions(options.attack_steps, seed + 29));
+    mi.attack_samples_per_class = options.attack_samples;
     return mi;
   }
 
@@ -495,8 +505,8 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
       out.phase_seconds["unlearning"] = Since(t0);
     } else {
       unlearn::UnlearnRequest req;
-      ApplySettings(in.requests.front(), st.options, &req);
       req.kind = plan.is_class ? unlearn::RequestKind::kClass : unlearn::RequestKind::kItem;
+      ApplySettings(in.requests.front(), st.options, &req);
       req.forget_class = plan.forget_class;
       req.forget = plan.forget;
       req.seed = seed;
@@ -563,8 +573,11 @@ absl::StatusOr<ExecutionResult> EngineExecutor::Execute(const JobInputs& in,
     CheckCancel(cancel);
 
     // The report.
+    before["mia"] = metrics::MiaJson(before);
+    after["mia"] = metrics::MiaJson(after);
     report["before"] = before;
     report["after"] = after;
+    report["summary"] = unlearn::ForgettingSummary(report);
     ForgetSummary forget;
     forget.is_class = plan.is_class;
     forget.forget_class = plan.forget_class;

@@ -29,6 +29,10 @@ struct EngineOptions {
   std::function<std::string(const ModelInfo&)> data_spec;
   int64_t metric_samples = 2000;   // generated images per FD of the before/after report
   int64_t inversion_steps = 0;     // 0 = the engine's default
+  // Generator-side membership attacks of the report and the generator destination: the
+  // re-inversion's steps and the nearest-sample attack's samples per class.
+  int64_t attack_steps = 100;
+  int64_t attack_samples = 10000;
   int64_t eval_every = 0;          // cascade iterations between destination checks; 0 = default
   int64_t eval_samples = 0;        // images per destination check; 0 = default
   int64_t retrain_iterations = 0;  // 0 = the base model's own schedule

@@ -161,6 +161,8 @@ int Main(int argc, char** argv) {
   engine.evaluator_dir = config.evaluator_dir;
   engine.metric_samples = config.metric_samples;
   engine.inversion_steps = config.inversion_steps;
+  engine.attack_steps = config.attack_steps;
+  engine.attack_samples = config.attack_samples;
   engine.eval_every = config.eval_every;
   engine.eval_samples = config.eval_samples;
   engine.retrain_iterations = config.retrain_iterations;

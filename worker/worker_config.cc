@@ -54,6 +54,10 @@ void WorkerConfig::RegisterFlags(FlagSet& f) {
            "generated images per FD in the before/after report");
   f.AddInt("inversion-steps", "LETHE_INVERSION_STEPS", &inversion_steps,
            "inversion steps per image (0 = engine default)");
+  f.AddInt("attack-steps", "LETHE_ATTACK_STEPS", &attack_steps,
+           "re-inversion steps of the generator-side membership attack");
+  f.AddInt("attack-samples", "LETHE_ATTACK_SAMPLES", &attack_samples,
+           "generated samples per class of the nearest-sample membership attack");
   f.AddInt("eval-every", "LETHE_EVAL_EVERY", &eval_every,
            "cascade iterations between destination checks (0 = engine default)");
   f.AddInt("eval-samples", "LETHE_EVAL_SAMPLES", &eval_samples,
@@ -167,6 +171,10 @@ absl::Status WorkerConfig::Validate() {
   if (metric_samples < 2) return bad("metric-samples", "must be at least 2");
   if (inversion_steps < 0) return bad("inversion-steps", "must not be negative");
   if (eval_every < 0) return bad("eval-every", "must not be negative");
+  if (attack_steps < 1 || attack_steps > 10000) return bad("attack-steps", "must be in [1, 10000]");
+  if (attack_samples < 1 || attack_samples > 1000000) {
+    return bad("attack-samples", "must be in [1, 1000000]");
+  }
   if (eval_samples < 0) return bad("eval-samples", "must not be negative");
   if (retrain_iterations < 0) return bad("retrain-iterations", "must not be negative");
   if (db_pool_size < 2) return bad("db-pool-size", "must be at least 2 (heartbeat + job)");

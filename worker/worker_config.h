@@ -46,6 +46,8 @@ struct WorkerConfig {
   // Engine tuning (0 = the engine's defaults).
   int64_t metric_samples = 2000;  // generated images per FD in the before/after report
   int64_t inversion_steps = 0;
+  int64_t attack_steps = 100;      // re-inversion steps of the generator-side attack
+  int64_t attack_samples = 10000;  // samples per class of the nearest-sample attack
   int64_t eval_every = 0;
   int64_t eval_samples = 0;
   int64_t retrain_iterations = 0;  // 0 = the base model's own schedule

@@ -97,13 +97,16 @@ std::vector<FlagSpec> SubmitFlags(bool items) {
     flags.push_back({"truncation-psi", FlagKind::kValue, "PSI",
                      "truncation psi in [0, 1) for truncation/projection"});
     flags.push_back({"destination", FlagKind::kValue, "D",
-                     "paper (AUC_u >= threshold) | non-member (AUC_MIA within 0.5 +- threshold)"});
+                     "generator (default: D, G(w_u) and the re-inversion attack on G; threshold "
+                     "= attack tolerance) | paper (AUC_u >= threshold) | non-member (AUC_MIA "
+                     "within 0.5 +- threshold)"});
   } else {
     flags.push_back({"class", FlagKind::kValue, "C", "label to forget, in [0, num_classes)"});
     flags.push_back({"substitute", FlagKind::kValue, "S", "average|other-class"});
     flags.push_back({"destination", FlagKind::kValue, "D",
-                     "paper (FD_u >= nearest other class) | fd-absolute (FD_u >= threshold) | "
-                     "non-member"});
+                     "generator (default: paper and generated class images no longer classified "
+                     "as it; threshold = that share) | paper (FD_u >= nearest other class) | "
+                     "fd-absolute (FD_u >= threshold) | non-member"});
   }
   std::vector<FlagSpec> common = {
       {"mode", FlagKind::kValue, "MODE", "few-shot (default) | zero-shot"},
@@ -231,13 +234,16 @@ absl::StatusOr<SubmitForgetRequestRequest> BuildSubmitRequest(bool items, const 
   }
   if (args.Has("destination")) {
     std::vector<std::pair<std::string, int>> choices =
-        items ? std::vector<std::pair<std::string, int>>{{"paper",
+        items ? std::vector<std::pair<std::string, int>>{{"generator",
+                                                          lethe::v1::DESTINATION_POLICY_GENERATOR},
+                                                         {"paper",
                                                           lethe::v1::DESTINATION_POLICY_FORGET_AUC},
                                                          {"forget-auc",
                                                           lethe::v1::DESTINATION_POLICY_FORGET_AUC},
                                                          {"non-member",
                                                           lethe::v1::DESTINATION_POLICY_NON_MEMBER}}
               : std::vector<std::pair<std::string, int>>{
+                    {"generator", lethe::v1::DESTINATION_POLICY_GENERATOR},
                     {"paper", lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE},
                     {"fd-relative", lethe::v1::DESTINATION_POLICY_CLASS_FD_RELATIVE},
                     {"fd-absolute", lethe::v1::DESTINATION_POLICY_CLASS_FD_ABSOLUTE},

@@ -14,6 +14,8 @@
 #include "engine/base/json.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
+#include "engine/cli/unlearn_io.h"
+#include "engine/data/data_source.h"
 #include "engine/data/dataset.h"
 #include "engine/data/forget_split.h"
 #include "engine/metrics/evaluator.h"
@@ -23,12 +25,6 @@
 
 namespace lethe::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // Evaluator presets: `tiny` for smoke tests (seconds), `default` for real use.
 metrics::EvaluatorOptions EvaluatorPreset(const std::string& name) {
@@ -64,9 +60,12 @@ constexpr const char* kEvaluateHelp =
     "usage: lethe-engine evaluate --model DIR --evaluator DIR [--data SPEC]\n"
     "         [--forget-items FILE | --forget-class C] [--num-generated N] [--seed S]\n"
     "         [--metrics a,b,c] [--max-real N] [--max-scored N] [--batch B] [--threads T]\n"
-    "         [--device cpu|cuda[:N]] [--json] [--list]\n"
+    "         [--device cpu|cuda[:N]] [--attack-steps 100] [--attack-members 64]\n"
+    "         [--attack-samples 10000] [--json] [--list]\n"
     "Prints the model's metrics as one JSON object on stdout (--json: on one line).\n"
-    "FILE lists one training item id per line. Without --metrics, every metric the inputs\n"
+    "Without --data, the data set recorded in the model's manifest is used. With a forget\n"
+    "set, the membership attacks (LOGAN on D, re-inversion and nearest-sample on G) compare\n"
+    "it with never-seen test images. FILE lists one training item id per line. Without --metrics, every metric the inputs\n"
     "allow is computed; --list prints the known metrics.\n";
 
 }  // namespace
@@ -135,7 +134,8 @@ int RunTrainEvaluator(int argc, char** argv) {
 int RunEvaluate(int argc, char** argv) {
   Flags flags(argc, argv,
               {"model", "evaluator", "data", "forget-items", "forget-class", "num-generated",
-               "seed", "metrics", "max-real", "max-scored", "batch", "threads", "device"},
+               "seed", "metrics", "max-real", "max-scored", "batch", "threads", "device",
+               "attack-steps", "attack-members", "attack-samples"},
               {"help", "json", "list"});
   if (flags.GetBool("help")) {
     std::fputs(kEvaluateHelp, stdout);
@@ -173,8 +173,11 @@ int RunEvaluate(int argc, char** argv) {
   data::LoadOptions load;
   load.resolution = model.config.resolution;
   load.num_classes = model.config.num_classes;
-  const std::string spec = flags.Get("data", "fashion-mnist");
-  data::Dataset full = data::LoadDataset(spec, data::Split::kTrain, load);
+  const data::DataSource source = data::ChooseDataSource(flags.Get("data", ""), model.manifest);
+  const std::string& spec = source.spec;
+  data::LoadOptions train_load = load;
+  train_load.head = source.head;
+  data::Dataset full = data::LoadDataset(spec, data::Split::kTrain, train_load);
   if (full.channels() != model.config.img_channels)
     throw Error("data set " + full.name + " has " + std::to_string(full.channels()) +
                 " channels but model " + flags.Get("model") + " has " +
@@ -212,6 +215,7 @@ int RunEvaluate(int argc, char** argv) {
   inputs.batch = flags.GetInt("batch", inputs.batch);
   inputs.seed = uint64_t(flags.GetInt("seed", 0));
   inputs.device = device;
+  AddMembershipAttacks(flags, inputs.seed, &inputs);
   const double load_seconds = SecondsSince(start);
 
   Json result = registry.Compute(inputs, names);

@@ -23,7 +23,8 @@ constexpr const char* kRetrainHelp =
     "usage: lethe-engine retrain --model BASE_DIR (--forget-items FILE | --forget-class C)\n"
     "         --out DIR --report FILE [--data SPEC] [--exclude FILE] [--evaluator DIR]\n"
     "         [--iterations N] [--num-generated N] [--max-real N] [--max-scored N]\n"
-    "         [--seed S] [--device cpu|cuda[:N]] [--threads T] [--quiet]\n"
+    "         [--seed S] [--device cpu|cuda[:N]] [--threads T] [--attack-steps N]\n"
+    "         [--attack-members N] [--attack-samples N] [--quiet]\n"
     "Exact unlearning: trains BASE's architecture from scratch with BASE's schedule\n"
     "(iterations, batch, seed, learning rates... from its manifest) on the data set without\n"
     "the forget set. --iterations overrides the schedule's length (marked in the report).\n"
@@ -35,7 +36,8 @@ int RunRetrain(int argc, char** argv) {
   Flags flags(
       argc, argv,
       {"model", "forget-items", "forget-class", "data", "exclude", "evaluator", "out", "report",
-       "iterations", "num-generated", "max-real", "max-scored", "seed", "device", "threads"},
+       "iterations", "num-generated", "max-real", "max-scored", "seed", "device", "threads",
+       "attack-steps", "attack-members", "attack-samples"},
       {"help", "quiet"});
   if (flags.GetBool("help")) {
     std::fputs(kRetrainHelp, stdout);
@@ -109,6 +111,8 @@ int RunRetrain(int argc, char** argv) {
     auto t0 = Clock::now();
     report["before"] = Evaluate(m, in.model.generator, in.model.discriminator);
     report["after"] = Evaluate(m, retrained.generator, retrained.discriminator);
+    report["before"]["mia"] = metrics::MiaJson(report.at("before"));
+    report["after"]["mia"] = metrics::MiaJson(report.at("after"));
     seconds["evaluation"] = SecondsSince(t0);
   }
   seconds["total"] = SecondsSince(start);

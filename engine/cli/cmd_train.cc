@@ -19,6 +19,7 @@
 #include "engine/base/png.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
+#include "engine/data/data_source.h"
 #include "engine/data/dataset.h"
 #include "engine/metrics/evaluator.h"
 #include "engine/metrics/fd.h"
@@ -196,10 +197,23 @@ int RunTrain(int argc, char** argv) {
   }
 
   const auto start = Clock::now();
-  const std::string spec = flags.Get("data", "");
+  // A resumed run reads the data its checkpoint records (and refuses other data).
+  data::DataSource source;
+  if (!resume.empty()) {
+    source = data::ChooseDataSource(
+        flags.Get("data", ""), Json::Parse(ReadFile(JoinPath(resume, models::kManifestFile))));
+    if (flags.Has("limit") && flags.GetInt("limit", -1) != source.head)
+      throw Error("--limit differs from the resumed checkpoint's training subset");
+  } else {
+    source.spec = flags.Get("data", "fashion-mnist");
+    source.head = flags.GetInt("limit", -1);
+  }
+  const std::string spec = source.spec;
   data::LoadOptions load;
   load.resolution = resolution;
-  load.limit = flags.GetInt("limit", -1);
+  load.head = source.head;
+  options.data_source["spec"] = source.spec;
+  if (source.head >= 0) options.data_source["head"] = source.head;
   data::Dataset train_set = data::LoadDataset(spec, data::Split::kTrain, load);
   models::ModelConfig config =
       resumed_config ? *resumed_config

@@ -6,6 +6,9 @@
 // the model written; 3 when the destination was not reached within the budget (the report
 // is still written); 130 when interrupted (nothing written); 1 on errors.
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -28,7 +31,9 @@
 #include "engine/metrics/registry.h"
 #include "engine/models/checkpoint.h"
 #include "engine/models/device.h"
+#include "engine/unlearn/forgetting_summary.h"
 #include "engine/unlearn/grid.h"
+#include "engine/unlearn/inversion.h"
 #include "engine/unlearn/lineage.h"
 #include "engine/unlearn/model_util.h"
 #include "engine/unlearn/retained_source.h"
@@ -37,28 +42,57 @@
 namespace lethe::cli {
 namespace {
 
-// Rows: forgotten originals, G0(w_u), G(w_u); then, per other class, G0(z, c) and G(z, c)
-// for the same z (so changes elsewhere in the model are visible).
+// Never-seen test images of the same classes as `images`' labels, one per image (fewer when
+// the test split runs out of a class).
+data::Dataset Controls(const data::Dataset& test, const torch::Tensor& labels) {
+  std::map<int64_t, size_t> used;
+  std::vector<int64_t> rows;
+  torch::Tensor l = labels.to(torch::kCPU, torch::kLong).contiguous();
+  for (int64_t i = 0; i < l.numel(); ++i) {
+    const int64_t c = l.data_ptr<int64_t>()[i];
+    std::vector<int64_t> of_class = test.IndicesOfClass(c);
+    if (used[c] < of_class.size()) rows.push_back(of_class[used[c]++]);
+  }
+  return test.Subset(rows);
+}
+
+// Item requests, what a DPO looks at: the forgotten images; what the old version produced
+// for them (G0(w_u)); the closest the new version can produce now (a fresh re-inversion,
+// the white-box attack's view); then never-seen test images of the same classes and their
+// re-inversions (the control: what the new version makes of images it never saw). Class
+// requests: the class's images, G0(z, c_u), G(z, c_u). Then, per other class, G0(z, c) and
+// G(z, c) for the same z (so changes elsewhere in the model are visible).
 Image8 UnlearningGrid(const Inputs& in, const unlearn::UnlearnResult& r, int64_t forget_class,
-                      uint64_t seed) {
-  torch::NoGradGuard no_grad;
+                      const metrics::Reconstructor& reconstruct, uint64_t seed) {
   const int64_t n = std::min<int64_t>(8, in.split.forgotten.size());
   models::Generator g0 = in.model.generator;
   models::Generator g1 = r.generator;
   const torch::Device device = unlearn::ModuleDevice(*g0);
   torch::Generator rng = data::MakeGenerator(seed);
   std::vector<torch::Tensor> rows;
-  rows.push_back(in.split.forgotten.images.narrow(0, 0, n));
+  torch::Tensor x = in.split.forgotten.images.narrow(0, 0, n);
+  rows.push_back(x);
   if (r.inversion.w.defined() && r.inversion.w.size(0) >= n) {
+    torch::Tensor y = in.split.forgotten.labels.narrow(0, 0, n);
     torch::Tensor w = r.inversion.w.narrow(0, 0, n).to(device);
-    rows.push_back(g0->Synthesize(w, models::NoiseMode::kConst));
-    rows.push_back(g1->Synthesize(w, models::NoiseMode::kConst));
+    {
+      torch::NoGradGuard no_grad;
+      rows.push_back(g0->Synthesize(w, models::NoiseMode::kConst));
+    }
+    rows.push_back(reconstruct(g1, x.to(device), y.to(device)));
+    const data::Dataset controls = in.has_test ? Controls(in.test, y) : data::Dataset();
+    if (controls.size() > 0) {
+      rows.push_back(controls.images);
+      rows.push_back(reconstruct(g1, controls.images.to(device), controls.labels.to(device)));
+    }
   } else {
+    torch::NoGradGuard no_grad;
     torch::Tensor z = torch::randn({n, g0->config().z_dim}, rng).to(device);
     torch::Tensor c = torch::full({n}, forget_class, torch::kLong).to(device);
     rows.push_back(g0->forward(z, c, models::NoiseMode::kConst));
     rows.push_back(g1->forward(z, c, models::NoiseMode::kConst));
   }
+  torch::NoGradGuard no_grad;
   for (int64_t c = 0; c < g0->config().num_classes && c < 10; ++c) {
     if (c == forget_class) continue;
     torch::Tensor z = torch::randn({8, g0->config().z_dim}, rng).to(device);
@@ -69,14 +103,38 @@ Image8 UnlearningGrid(const Inputs& in, const unlearn::UnlearnResult& r, int64_t
   return unlearn::ImageGrid(rows);
 }
 
+// Per attack |after − reference| (null where either is missing), every metric both share,
+// and FD between the two generators' samples.
+Json DistanceToReference(const Json& after, const Json& reference, double generators_fd) {
+  Json d = Json::Object();
+  Json mia = Json::Object();
+  for (const auto& [name, value] : after.at("mia").items()) {
+    const Json& r = reference.at("mia");
+    mia[name] = value.is_number() && r.Has(name) && r.at(name).is_number()
+                    ? Json(std::fabs(value.AsDouble() - r.at(name).AsDouble()))
+                    : Json();
+  }
+  d["mia"] = mia;
+  Json metrics = Json::Object();
+  for (const auto& [name, value] : after.items())
+    if (value.is_number() && reference.Has(name) && reference.at(name).is_number())
+      metrics[name] = value.AsDouble() - reference.at(name).AsDouble();
+  d["after_minus_reference"] = metrics;
+  d["generator_fd"] = generators_fd;
+  return d;
+}
+
 constexpr const char* kUnlearnHelp =
     "usage: lethe-engine unlearn --model DIR --evaluator DIR (--forget-items FILE |\n"
     "         --forget-class C) --out DIR --report FILE [--data SPEC] [--exclude FILE]\n"
     "         [--mode few-shot|zero-shot] [--substitute average|truncation|projection|\n"
     "         other-class] [--psi P] [--psi-schedule linear|cosine] [--decay-iterations N]\n"
     "         [--fake-label Z] [--zeta-on-logit] [--alpha-pixel A] [--alpha-perceptual B]\n"
-    "         [--destination paper|non-member] [--auc-threshold 0.8] [--fd-threshold X]\n"
-    "         [--non-member-tolerance 0.1] [--latents sampled|inverted] [--latent-pool N]\n"
+    "         [--destination generator|paper|non-member] [--auc-threshold 0.8]\n"
+    "         [--fd-threshold X] [--non-member-tolerance 0.1] [--generator-tolerance 0.1]\n"
+    "         [--substitute-fraction 0.9] [--recognition-threshold 0.1] [--attack-steps 100]\n"
+    "         [--attack-members 64] [--attack-samples 10000] [--reference-model DIR]\n"
+    "         [--latents sampled|inverted] [--latent-pool N]\n"
     "         [--max-iterations N] [--max-seconds S] [--eval-every K] [--eval-samples N]\n"
     "         [--fd-samples N] [--batch B] [--lr LR] [--g-lr LR] [--d-lr LR]\n"
     "         [--learning-steps N] [--retained-pool N]\n"
@@ -86,14 +144,20 @@ constexpr const char* kUnlearnHelp =
     "         [--device cpu|cuda[:N]] [--threads T] [--precision fp32|bf16] [--grid PNG]\n"
     "         [--write-unreached] [--quiet]\n"
     "Defaults: few-shot, average (items) / other-class (class), fake label 0.1 on sigmoid(D),\n"
-    "alpha-pixel 10 (items) / 1 (class), alpha-perceptual 0 (items) / 0.5 (class), paper\n"
-    "destination, sampled class codes, few-shot pool of max(8192, |D_u|) retained images\n"
+    "alpha-pixel 10 (items) / 1 (class), alpha-perceptual 0 (items) / 0.5 (class), the\n"
+    "generator destination (items: D no longer flags the images, G(w_u) closer to the\n"
+    "substitute for 90 %, and the re-inversion attack on G within 0.5 +- 0.1; class: the paper's\n"
+    "rule and at most 10 % of generated class images still classified as it; --destination\n"
+    "paper keeps the paper's AUC_u >= 0.8 exactly), sampled class codes, few-shot pool of max(8192, |D_u|) retained images\n"
     "(the paper's: |D_u|), G step 0.05x the base schedule's for items (the full step for a\n"
     "class), D step the base's; inversion: 200 steps from the class mean (nearest-sample:\n"
     "from the closest of K codes of the class). FILE lists one training item id per line (e.g.\n"
     "train/123); --exclude lists tombstoned items that must never be read. Writes the new\n"
     "model to DIR (its manifest names the parent digest and every forgotten item with its\n"
-    "hash) and a JSON report.\n"
+    "hash) and a JSON report with before/after membership attacks (before.mia, after.mia:\n"
+    "discriminator_auc, generator_whitebox_auc, generator_blackbox_auc); --reference-model\n"
+    "(a model retrained without the forget set) adds reference.mia and distance_to_reference.\n"
+    "Without --data, the data set recorded in the model's manifest is used.\n"
     "Exit status 0: destination reached and model written; 3: destination not reached\n"
     "(report written, model only with --write-unreached); 130: interrupted; 1: error.\n";
 
@@ -116,6 +180,13 @@ int RunUnlearn(int argc, char** argv) {
                "alpha-pixel",
                "alpha-perceptual",
                "destination",
+               "generator-tolerance",
+               "substitute-fraction",
+               "recognition-threshold",
+               "attack-steps",
+               "attack-members",
+               "attack-samples",
+               "reference-model",
                "auc-threshold",
                "fd-threshold",
                "non-member-tolerance",
@@ -191,7 +262,12 @@ int RunUnlearn(int argc, char** argv) {
   req.inversion.precision = c.precision;
   req.latents = unlearn::ParseLatentSource(flags.Get("latents", "sampled"));
   auto& d = req.destination;
-  d.policy = unlearn::ParseDestinationPolicy(flags.Get("destination", "paper"));
+  d.policy = unlearn::ParseDestinationPolicy(flags.Get("destination", "generator"));
+  d.generator_tolerance = flags.GetDouble("generator-tolerance", d.generator_tolerance);
+  d.substitute_fraction = flags.GetDouble("substitute-fraction", d.substitute_fraction);
+  d.recognition_threshold = flags.GetDouble("recognition-threshold", d.recognition_threshold);
+  d.attack_steps = flags.GetInt("attack-steps", d.attack_steps);
+  d.attack_members = flags.GetInt("attack-members", d.attack_members);
   d.auc_threshold = flags.GetDouble("auc-threshold", d.auc_threshold);
   d.fd_threshold = flags.GetDouble("fd-threshold", d.fd_threshold);
   d.non_member_tolerance = flags.GetDouble("non-member-tolerance", d.non_member_tolerance);
@@ -225,10 +301,23 @@ int RunUnlearn(int argc, char** argv) {
   unlearn::ValidateRequest(req, in.model.config.num_classes);
   const double load_seconds = SecondsSince(start);
 
+  // A reference model (retrained without the forget set) is loaded before any work, so a
+  // wrong path fails at once.
+  std::optional<models::Checkpoint> reference;
+  if (flags.Has("reference-model")) {
+    reference = models::LoadCheckpoint(flags.Get("reference-model"), device);
+    if (reference->config.resolution != in.model.config.resolution ||
+        reference->config.img_channels != in.model.config.img_channels ||
+        reference->config.num_classes != in.model.config.num_classes)
+      throw Error("--reference-model " + flags.Get("reference-model") +
+                  " makes other images than the model");
+  }
+
   const metrics::MetricInputs metric_inputs =
       MetricInputsFor(in, flags, evaluator, device, req.seed);
   auto t0 = Clock::now();
-  const Json before = Evaluate(metric_inputs, in.model.generator, in.model.discriminator);
+  Json before = Evaluate(metric_inputs, in.model.generator, in.model.discriminator);
+  before["mia"] = metrics::MiaJson(before);
   double audit_seconds = SecondsSince(t0);
   const std::string parent_digest = models::CheckpointDigest(in.model_dir);
 
@@ -269,12 +358,26 @@ int RunUnlearn(int argc, char** argv) {
   }
 
   t0 = Clock::now();
-  const Json after = Evaluate(metric_inputs, result.generator, result.discriminator);
+  Json after = Evaluate(metric_inputs, result.generator, result.discriminator);
+  after["mia"] = metrics::MiaJson(after);
   audit_seconds += SecondsSince(t0);
 
   Json report = result.report;
   report["before"] = before;
   report["after"] = after;
+  if (reference) {
+    t0 = Clock::now();
+    Json ref = Evaluate(metric_inputs, reference->generator, reference->discriminator);
+    ref["mia"] = metrics::MiaJson(ref);
+    ref["model"] = flags.Get("reference-model");
+    ref["digest"] = models::CheckpointDigest(flags.Get("reference-model"));
+    report["reference"] = ref;
+    report["distance_to_reference"] = DistanceToReference(
+        after, ref,
+        metrics::FdBetweenGenerators(metric_inputs, result.generator, reference->generator));
+    report["seconds"]["reference_evaluation"] = SecondsSince(t0);
+  }
+  report["summary"] = unlearn::ForgettingSummary(report, d.generator_tolerance);
   report["seconds"]["load"] = load_seconds;
   report["seconds"]["before_after_evaluation"] = audit_seconds;
   Json data_json = Json::Object();
@@ -314,7 +417,8 @@ int RunUnlearn(int argc, char** argv) {
     report["digest"] = models::CheckpointDigest(out);
   }
   if (flags.Has("grid"))
-    WritePngFile(flags.Get("grid"), UnlearningGrid(in, result, in.forget_class, req.seed));
+    WritePngFile(flags.Get("grid"), UnlearningGrid(in, result, in.forget_class,
+                                                   metric_inputs.reconstruct, req.seed));
   report["seconds"]["wall"] = SecondsSince(start);
   WriteJsonFile(report_path, report);
   if (!quiet)
@@ -328,6 +432,7 @@ int RunUnlearn(int argc, char** argv) {
                  report.at("destination").at("requirement").AsString().c_str(),
                  result.inversion.seconds, result.cascade.seconds_unlearning,
                  result.cascade.seconds_evaluation, result.seconds_total);
+  if (!quiet) std::fprintf(stderr, "%s\n", report.at("summary").AsString().c_str());
   std::cout << report.Dump() << std::endl;
   return result.destination_reached ? 0 : kExitNotReached;
 }

@@ -5,7 +5,10 @@
 
 #include "engine/base/error.h"
 #include "engine/base/file_util.h"
+#include "engine/data/data_source.h"
 #include "engine/data/sampler.h"
+#include "engine/unlearn/destination.h"
+#include "engine/unlearn/inversion.h"
 
 namespace lethe::cli {
 
@@ -51,7 +54,9 @@ Inputs LoadInputs(const Flags& flags, torch::Device device) {
   load.num_classes = in.model.config.num_classes;
   if (flags.Has("exclude"))
     for (const auto& id : data::ReadItemIds(flags.Get("exclude"))) load.exclude.insert(id);
-  const std::string spec = flags.Get("data", "fashion-mnist");
+  const data::DataSource source = data::ChooseDataSource(flags.Get("data", ""), in.model.manifest);
+  const std::string& spec = source.spec;
+  load.head = source.head;
   data::Dataset train = data::LoadDataset(spec, data::Split::kTrain, load);
   if (train.channels() != in.model.config.img_channels)
     throw Error("data set " + train.name + " has " + std::to_string(train.channels()) +
@@ -61,6 +66,7 @@ Inputs LoadInputs(const Flags& flags, torch::Device device) {
   if (in.has_test) {
     data::LoadOptions test_load = load;
     test_load.exclude.clear();
+    test_load.head = -1;
     in.test = data::LoadDataset(spec, data::Split::kTest, test_load);
   }
   if (flags.Has("forget-items")) {
@@ -88,7 +94,18 @@ metrics::MetricInputs MetricInputsFor(const Inputs& in, const Flags& flags,
   m.max_scored = flags.GetInt("max-scored", m.max_scored);
   m.seed = seed;
   m.device = device;
+  AddMembershipAttacks(flags, seed, &m);
   return m;
+}
+
+void AddMembershipAttacks(const Flags& flags, uint64_t seed, metrics::MetricInputs* m) {
+  const int64_t steps = flags.GetInt("attack-steps", unlearn::DestinationOptions().attack_steps);
+  if (steps < 1) throw Error("--attack-steps must be >= 1");
+  m->reconstruct = unlearn::ReinversionReconstructor(unlearn::AttackInversionOptions(steps, seed + 29));
+  m->attack_members = flags.GetInt("attack-members", m->attack_members);
+  m->attack_samples_per_class = flags.GetInt("attack-samples", m->attack_samples_per_class);
+  if (m->attack_members < 2) throw Error("--attack-members must be >= 2");
+  if (m->attack_samples_per_class < 1) throw Error("--attack-samples must be >= 1");
 }
 
 Json Evaluate(metrics::MetricInputs m, models::Generator g, models::Discriminator d) {

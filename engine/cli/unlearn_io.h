@@ -59,6 +59,10 @@ Inputs LoadInputs(const Flags& flags, torch::Device device);
 metrics::MetricInputs MetricInputsFor(const Inputs& in, const Flags& flags,
                                       const metrics::Evaluator& evaluator, torch::Device device,
                                       uint64_t seed);
+// The generator-side membership attacks of a report (--attack-steps, --attack-members,
+// --attack-samples; the commands that take them declare them): the re-inversion uses the
+// engine's inversion, seeded from `seed`, so `evaluate` reproduces `unlearn`'s numbers.
+void AddMembershipAttacks(const Flags& flags, uint64_t seed, metrics::MetricInputs* m);
 Json Evaluate(metrics::MetricInputs m, models::Generator g, models::Discriminator d);
 
 // Throws when the evaluator's image shape differs from the model's.

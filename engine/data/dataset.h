@@ -50,6 +50,8 @@ struct LoadOptions {
                                   // larger ones resized (bilinear, antialiased)
   std::set<std::string> exclude;  // item ids that must never be returned (forgotten items)
   int64_t limit = -1;             // keep the first N items (after exclusion); -1 = all
+  int64_t head = -1;              // only the source's first N items are the data set (before
+                                  // exclusion: a fixed subset, e.g. a model's training subset)
   int num_classes = 0;            // 0 = the format's own (10 for IDX and CIFAR-10, the number
                                   // of sub-folders for PNG); labels outside are an error
   int channels = 0;               // PNG only: 0 = 1 if every file is gray, else 3

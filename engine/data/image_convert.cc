@@ -36,6 +36,7 @@ void ValidateLoadOptions(const LoadOptions& options) {
   if (options.resolution < 4 || options.resolution > 1024)
     throw Error("resolution must be in [4, 1024], got " + std::to_string(options.resolution));
   if (options.limit < -1) throw Error("limit must be -1 (all) or >= 0");
+  if (options.head < -1) throw Error("head must be -1 (all) or >= 0");
   if (options.num_classes < 0) throw Error("num_classes must be >= 0");
   if (options.channels != 0 && options.channels != 1 && options.channels != 3)
     throw Error("channels must be 0 (auto), 1 or 3");
@@ -45,7 +46,8 @@ std::vector<int64_t> SelectItems(int64_t count, const std::function<std::string(
                                  const LoadOptions& options) {
   std::vector<int64_t> kept;
   kept.reserve(size_t(options.limit >= 0 ? std::min(options.limit, count) : count));
-  for (int64_t i = 0; i < count; ++i) {
+  const int64_t end = options.head >= 0 ? std::min(options.head, count) : count;
+  for (int64_t i = 0; i < end; ++i) {
     if (options.limit >= 0 && int64_t(kept.size()) >= options.limit) break;
     if (!options.exclude.empty() && options.exclude.count(id_of(i))) continue;
     kept.push_back(i);

@@ -11,6 +11,7 @@
 #include "engine/data/sampler.h"
 #include "engine/metrics/auc.h"
 #include "engine/metrics/class_separation.h"
+#include "engine/metrics/sample_attack.h"
 #include "engine/models/layers.h"
 
 namespace lethe::metrics {
@@ -152,6 +153,37 @@ const std::vector<double>& MetricContext::Scores(const std::string& key, const d
   return scores_.emplace(key, std::move(scores)).first->second;
 }
 
+const AttackSets& MetricContext::Attack() {
+  if (!attack_) {
+    AttackSetOptions o;
+    o.max_members = inputs_.attack_members;
+    o.seed = SeedFor("attack");
+    attack_ = std::make_unique<AttackSets>(BuildAttackSets(*inputs_.forget, *inputs_.test, o));
+  }
+  return *attack_;
+}
+
+const AttackResult& MetricContext::WhiteBox() {
+  if (!white_box_)
+    white_box_ = std::make_unique<AttackResult>(ReinversionAttack(
+        const_cast<models::Generator&>(inputs_.generator), Attack(), inputs_.reconstruct,
+        inputs_.device));
+  return *white_box_;
+}
+
+const AttackResult& MetricContext::BlackBox() {
+  if (!black_box_) {
+    SampleAttackOptions o;
+    o.samples_per_class = inputs_.attack_samples_per_class;
+    o.batch = std::max<int64_t>(1, inputs_.batch);
+    o.seed = SeedFor("sample-attack");
+    torch::NoGradGuard no_grad;
+    black_box_ = std::make_unique<AttackResult>(SampleAttack(
+        const_cast<models::Generator&>(inputs_.generator), Attack(), o, inputs_.device));
+  }
+  return *black_box_;
+}
+
 std::vector<double> DiscriminatorScores(models::Discriminator& discriminator,
                                         const torch::Tensor& images, const torch::Tensor& labels,
                                         int64_t batch, torch::Device device) {
@@ -193,6 +225,19 @@ std::string Missing(const MetricInputs& in, bool generator, bool discriminator, 
 }
 
 bool NonEmpty(const data::Dataset* d, int64_t at_least = 1) { return d && d->size() >= at_least; }
+
+// Why a generator-side attack cannot run ("" when it can).
+std::string AttackUnavailable(const MetricInputs& in, bool needs_reconstructor) {
+  if (!in.generator) return "no generator";
+  if (!NonEmpty(in.forget)) return "no forget set";
+  if (!NonEmpty(in.test, 3)) return "no test set";
+  if (in.attack_members < 1) return "attack_members < 1";
+  if (needs_reconstructor && !in.reconstruct) return "no inversion to re-invert with";
+  for (int64_t c = 0; c < int64_t(in.forget->ClassCounts().size()); ++c)
+    if (in.forget->ClassCounts()[size_t(c)] > 0 && !in.test->IndicesOfClass(c).empty())
+      return "";
+  return "no test image of the forgotten classes";
+}
 
 // Test items of the classes in `forget`, in proportion to how often each class occurs
 // there (as many as available).
@@ -325,7 +370,50 @@ MetricRegistry DefaultMetrics() {
                                          *in.evaluator, in.forget_class, in.max_real,
                                          ctx.SeedFor("separation"));
               }});
+  r.Register({"generator_whitebox_auc",
+              "re-inversion attack on G: forgotten vs never-seen images of their classes, "
+              "calibrated (0.5 = no better than unseen)",
+              [](const MetricInputs& in) { return AttackUnavailable(in, true); },
+              [](MetricContext& ctx) { return ctx.WhiteBox().auc; }});
+  r.Register({"generator_whitebox_raw_auc", "the re-inversion attack without calibration",
+              [](const MetricInputs& in) { return AttackUnavailable(in, true); },
+              [](MetricContext& ctx) { return ctx.WhiteBox().raw_auc; }});
+  r.Register({"generator_blackbox_auc",
+              "nearest-sample attack on G: forgotten vs never-seen images of their classes, "
+              "calibrated",
+              [](const MetricInputs& in) { return AttackUnavailable(in, false); },
+              [](MetricContext& ctx) { return ctx.BlackBox().auc; }});
+  r.Register({"generator_blackbox_raw_auc", "the nearest-sample attack without calibration",
+              [](const MetricInputs& in) { return AttackUnavailable(in, false); },
+              [](MetricContext& ctx) { return ctx.BlackBox().raw_auc; }});
   return r;
+}
+
+double FdBetweenGenerators(MetricInputs inputs, models::Generator a, models::Generator b) {
+  if (!inputs.evaluator || !NonEmpty(inputs.train, 2))
+    throw Error("FD between generators needs an evaluator and the retained set");
+  inputs.generator = a;
+  MetricContext ca(inputs);
+  FeatureStats sa =
+      ComputeStats(ca.GeneratedLike("retained", *inputs.train, inputs.forget_class).features);
+  inputs.generator = b;
+  MetricContext cb(inputs);
+  FeatureStats sb =
+      ComputeStats(cb.GeneratedLike("retained", *inputs.train, inputs.forget_class).features);
+  return FrechetDistance(sa, sb);
+}
+
+Json MiaJson(const Json& metrics) {
+  Json mia = Json::Object();
+  auto copy = [&](const char* to, const char* from) {
+    mia[to] = metrics.is_object() && metrics.Has(from) ? metrics.at(from) : Json();
+  };
+  copy("discriminator_auc", "logan_auc");
+  copy("generator_whitebox_auc", "generator_whitebox_auc");
+  copy("generator_blackbox_auc", "generator_blackbox_auc");
+  copy("generator_whitebox_raw_auc", "generator_whitebox_raw_auc");
+  copy("generator_blackbox_raw_auc", "generator_blackbox_raw_auc");
+  return mia;
 }
 
 }  // namespace lethe::metrics

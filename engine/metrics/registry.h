@@ -14,6 +14,11 @@
 //   logan_auc   P(D(x_u) > D(x_t)), forgotten (members) vs test images of the same classes
 //   class_separation_fd  min over c != c_u of FD(real_c, real_{c_u}) (class requests; the
 //               default destination of FD_u)
+//   generator_whitebox_auc  re-inversion attack on G (reinversion_attack.h): forgotten images
+//               vs never-seen test images of their classes, calibrated; 0.5 = G reproduces
+//               them no better than images it never saw
+//   generator_blackbox_auc  nearest-sample attack on G (sample_attack.h), calibrated
+//   generator_whitebox_raw_auc / generator_blackbox_raw_auc  the same without calibration
 // Generation is batched, gradient-free and deterministic from the seed (fixed per-layer
 // noise, latents drawn from a private generator), so the same model gives the same numbers.
 #pragma once
@@ -31,6 +36,8 @@
 #include "engine/data/dataset.h"
 #include "engine/metrics/evaluator.h"
 #include "engine/metrics/fd.h"
+#include "engine/metrics/membership_attack.h"
+#include "engine/metrics/reinversion_attack.h"
 #include "engine/models/discriminator.h"
 #include "engine/models/generator.h"
 
@@ -51,6 +58,12 @@ struct MetricInputs {
   int64_t batch = 256;                    // generation / feature batch
   uint64_t seed = 0;
   torch::Device device = torch::kCPU;
+  // Generator-side membership attacks: at most attack_members forgotten images against as
+  // many test images of their classes. The white-box attack needs `reconstruct` (the
+  // engine's inversion, unlearn::ReinversionReconstructor); without it it is unavailable.
+  Reconstructor reconstruct;
+  int64_t attack_members = 64;
+  int64_t attack_samples_per_class = 10000;  // the black-box attack's N per class
 };
 
 class MetricContext;
@@ -85,6 +98,16 @@ MetricRegistry DefaultMetrics();
 // The one entry point for reports: DefaultMetrics().Compute(inputs, names).
 Json EvaluateModel(const MetricInputs& inputs, const std::vector<std::string>& names = {});
 
+// FD between two generators' samples (the same codes and labels, drawn like fd_l's: labels of
+// the retained set, forgotten class excluded): how far an unlearned model is from a
+// retrained one. `inputs.generator` is ignored.
+double FdBetweenGenerators(MetricInputs inputs, models::Generator a, models::Generator b);
+
+// The membership-inference section of a report, from EvaluateModel's output:
+// {discriminator_auc (= logan_auc), generator_whitebox_auc, generator_blackbox_auc, and the
+// uncalibrated AUCs}; null where a metric was not computed.
+Json MiaJson(const Json& metrics);
+
 // Caches what several metrics share during one Compute() call.
 class MetricContext {
  public:
@@ -106,12 +129,19 @@ class MetricContext {
   const std::vector<double>& Scores(const std::string& key, const data::Dataset& set,
                                     const std::vector<int64_t>* indices = nullptr);
   uint64_t SeedFor(const std::string& key) const;
+  // The members, controls and calibration of the generator-side attacks (one draw per
+  // seed, so a model's before and after are attacked with the same images).
+  const AttackSets& Attack();
+  const AttackResult& WhiteBox();
+  const AttackResult& BlackBox();
 
  private:
   MetricInputs inputs_;
   std::map<std::string, Generated> generated_;
   std::map<std::string, FeatureStats> real_;
   std::map<std::string, std::vector<double>> scores_;
+  std::unique_ptr<AttackSets> attack_;
+  std::unique_ptr<AttackResult> white_box_, black_box_;
 };
 
 // D's raw logits for `images`. Minibatch-stddev makes a score depend on the other images of

@@ -427,6 +427,7 @@ TrainResult TrainGan(const data::Dataset& train, const models::ModelConfig& conf
   dataset["name"] = train.name;
   dataset["fingerprint"] = train.Fingerprint();
   dataset["size"] = train.size();
+  dataset = Merge(dataset, options.data_source);
   // Training time of the runs this one continues: manifests record the whole schedule's
   // time, not just the last run's (it is what a retraining with this schedule costs).
   double earlier_seconds = 0;

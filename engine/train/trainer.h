@@ -72,6 +72,10 @@ struct TrainOptions {
   std::function<void(int64_t iteration, Generator& g_ema)> on_eval;
   int64_t eval_every = 0;  // 0 = never (on_eval is also called at the end when set)
   lethe::CancelToken* cancel = nullptr;
+  // Where the training data came from, merged into the manifest's "dataset" section so that
+  // the engine's commands find the same data without being told: {"spec": data spec,
+  // "head": N when only the source's first N items were trained on}.
+  lethe::Json data_source = lethe::Json::Object();
   // Added to every checkpoint's manifest (e.g. "parent", forgotten item hashes).
   lethe::Json extra_manifest = lethe::Json::Object();
 };

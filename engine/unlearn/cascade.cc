@@ -200,6 +200,25 @@ class Cascade {
     g_opt_->step();
   }
 
+  // The share of forgotten items whose G(w_u) (fixed noise) is closer to its substitute
+  // x_s than to x_u: the generator's own side of "the code no longer draws the image".
+  double CloserToSubstitute(int64_t iteration) {
+    torch::NoGradGuard no_grad;
+    const int64_t n = in_.w_u.size(0);
+    int64_t closer = 0;
+    for (int64_t i = 0; i < n; i += 256) {
+      const int64_t len = std::min<int64_t>(256, n - i);
+      torch::Tensor rows =
+          torch::arange(i, i + len, torch::dtype(torch::kLong).device(in_.w_u.device()));
+      torch::Tensor w = in_.w_u.narrow(0, i, len);
+      Targets t = targets_.For(w, in_.forget_labels.narrow(0, i, len), rows,
+                               std::max<int64_t>(0, iteration - 1));
+      torch::Tensor now = in_.g->Synthesize(w, models::NoiseMode::kConst);
+      closer += CloserToSubstituteCount(now, in_.forget_images.narrow(0, i, len), t.images);
+    }
+    return n > 0 ? double(closer) / double(n) : 0.0;
+  }
+
   // One ordinary GAN step with `real` as the real batch (few-shot), or the zero-shot step
   // with raw-generator samples and distillation of D0.
   void LearningStep(const RealBatch& real, bool zero_shot) {
@@ -267,12 +286,18 @@ class Cascade {
       }
       const auto t0 = Clock::now();
       Measurement m = probe.Measure(in_.g, in_.d, it);
+      if (in_.w_u.defined()) m.closer_to_substitute = CloserToSubstitute(it);
+      // The attack costs a re-inversion: only when it can decide the generator policy.
+      if (dest.policy == DestinationPolicy::kGenerator && request_.kind == RequestKind::kItem &&
+          probe.generator_attack_armed() && GeneratorPrerequisitesHold(dest, m))
+        m.generator_auc = probe.GeneratorAuc(in_.g);
       r.seconds_evaluation += Since(t0);
       r.trace.push_back(m);
       r.last = m;
       r.paper = JudgePaper(request_.kind, dest, m);
       r.non_member = JudgeNonMember(request_.kind, dest, m);
-      r.reached = dest.policy == DestinationPolicy::kPaper ? r.paper.reached : r.non_member.reached;
+      r.generator = JudgeGenerator(request_.kind, dest, m);
+      r.reached = Judge(dest.policy, request_.kind, dest, m).reached;
       return m;
     };
     r.initial = measure(0);

@@ -67,7 +67,7 @@ struct CascadeResult {
   bool reached = false;     // the requested policy's destination, at the last measurement
   std::string stop_reason;  // "destination reached", "iteration budget", "time budget"
   Measurement initial, last;
-  Verdict paper, non_member;  // both policies judged on `last`
+  Verdict paper, non_member, generator;  // every policy judged on `last`
   std::vector<Measurement> trace;
   double seconds_unlearning = 0;  // the cascade's steps (both phases)
   double seconds_evaluation = 0;  // destination checks

@@ -18,13 +18,23 @@ std::string Num(double v) {
 }  // namespace
 
 std::string DestinationPolicyName(DestinationPolicy policy) {
-  return policy == DestinationPolicy::kPaper ? "paper" : "non-member";
+  switch (policy) {
+    case DestinationPolicy::kPaper:
+      return "paper";
+    case DestinationPolicy::kNonMember:
+      return "non-member";
+    case DestinationPolicy::kGenerator:
+      break;
+  }
+  return "generator";
 }
 
 DestinationPolicy ParseDestinationPolicy(const std::string& name) {
   if (name == "paper") return DestinationPolicy::kPaper;
   if (name == "non-member" || name == "non_member") return DestinationPolicy::kNonMember;
-  throw Error("unknown destination policy \"" + name + "\" (expected paper or non-member)");
+  if (name == "generator") return DestinationPolicy::kGenerator;
+  throw Error("unknown destination policy \"" + name +
+              "\" (expected generator, paper or non-member)");
 }
 
 double ClassFdThreshold(const DestinationOptions& options) {
@@ -72,10 +82,63 @@ Verdict JudgeNonMember(RequestKind kind, const DestinationOptions& options, cons
   return v;
 }
 
+namespace {
+
+bool DiscriminatorForgot(const DestinationOptions& o, const Measurement& m) {
+  if (std::isfinite(m.logan_auc)) return m.logan_auc <= 0.5 + o.non_member_tolerance;
+  return std::isfinite(m.auc_u) && m.auc_u >= o.auc_threshold;
+}
+
+std::string DiscriminatorRequirement(const DestinationOptions& o, const Measurement& m) {
+  if (std::isfinite(m.logan_auc)) return "logan_auc <= " + Num(0.5 + o.non_member_tolerance);
+  return "auc_u >= " + Num(o.auc_threshold);
+}
+
+}  // namespace
+
+bool GeneratorPrerequisitesHold(const DestinationOptions& o, const Measurement& m) {
+  return DiscriminatorForgot(o, m) && std::isfinite(m.closer_to_substitute) &&
+         m.closer_to_substitute >= o.substitute_fraction;
+}
+
+Verdict JudgeGenerator(RequestKind kind, const DestinationOptions& options, const Measurement& m) {
+  if (kind == RequestKind::kClass) {
+    Verdict v = JudgePaper(kind, options, m);
+    const bool recognised_ok = std::isfinite(m.class_recognition) &&
+                               m.class_recognition <= options.recognition_threshold;
+    v.reached = v.reached && recognised_ok;
+    if (v.reached || !recognised_ok) {
+      v.metric = "class_recognition";
+      v.threshold = options.recognition_threshold;
+      v.value = m.class_recognition;
+    }
+    v.requirement += " and class_recognition <= " + Num(options.recognition_threshold);
+    return v;
+  }
+  Verdict v;
+  v.metric = "generator_auc";
+  v.threshold = 0.5;
+  v.value = m.generator_auc;
+  const bool g_ok = std::isfinite(m.generator_auc) &&
+                    std::fabs(m.generator_auc - 0.5) <= options.generator_tolerance;
+  v.reached = GeneratorPrerequisitesHold(options, m) && g_ok;
+  v.requirement = DiscriminatorRequirement(options, m) +
+                  " and closer_to_substitute >= " + Num(options.substitute_fraction) +
+                  " and |generator_auc - 0.5| <= " + Num(options.generator_tolerance);
+  return v;
+}
+
 Verdict Judge(DestinationPolicy policy, RequestKind kind, const DestinationOptions& options,
               const Measurement& m) {
-  return policy == DestinationPolicy::kPaper ? JudgePaper(kind, options, m)
-                                             : JudgeNonMember(kind, options, m);
+  switch (policy) {
+    case DestinationPolicy::kPaper:
+      return JudgePaper(kind, options, m);
+    case DestinationPolicy::kNonMember:
+      return JudgeNonMember(kind, options, m);
+    case DestinationPolicy::kGenerator:
+      break;
+  }
+  return JudgeGenerator(kind, options, m);
 }
 
 Json VerdictJson(const Verdict& v) {

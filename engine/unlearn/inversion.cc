@@ -165,4 +165,25 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
   return result;
 }
 
+std::function<torch::Tensor(models::Generator&, const torch::Tensor&, const torch::Tensor&)>
+ReinversionReconstructor(const InversionOptions& options) {
+  ValidateInversionOptions(options);
+  return [options](models::Generator& g, const torch::Tensor& images,
+                   const torch::Tensor& labels) {
+    torch::AutoGradMode grad(true);
+    InversionResult r = Invert(g, images, labels, options);
+    torch::NoGradGuard no_grad;
+    return g->Synthesize(r.w, models::NoiseMode::kConst).detach();
+  };
+}
+
+InversionOptions AttackInversionOptions(int64_t steps, uint64_t seed) {
+  InversionOptions o;
+  o.steps = steps;
+  o.start = InversionStart::kNearestSample;
+  o.start_samples = 256;
+  o.seed = seed;
+  return o;
+}
+
 }  // namespace lethe::unlearn

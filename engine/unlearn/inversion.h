@@ -53,6 +53,15 @@ torch::Tensor StartCodes(models::Generator& g, const torch::Tensor& images,
                          const torch::Tensor& labels, const InversionOptions& options,
                          const torch::Tensor& means);
 
+// The white-box membership attack's reconstructor (metrics/reinversion_attack.h): inverts
+// the images afresh into the generator under test with `options` and returns G(w*) with
+// the model's fixed noise. Gradients are enabled inside, whatever the caller's mode.
+std::function<torch::Tensor(models::Generator&, const torch::Tensor&, const torch::Tensor&)>
+ReinversionReconstructor(const InversionOptions& options);
+// The attack's inversion budget: an attacker's best effort at a bounded cost — 100 steps
+// from the nearest of 256 samples of the class (as good as 200 steps from the class mean).
+InversionOptions AttackInversionOptions(int64_t steps = 100, uint64_t seed = 0);
+
 // The spread of W: sqrt(E ||w − w̄_c||²) over `samples` codes of random classes.
 double EstimateWStd(models::Generator& g, int64_t samples, uint64_t seed);
 

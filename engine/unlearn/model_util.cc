@@ -4,6 +4,13 @@
 
 namespace lethe::unlearn {
 
+int64_t CloserToSubstituteCount(const torch::Tensor& generated, const torch::Tensor& forgotten,
+                                const torch::Tensor& substitute) {
+  torch::Tensor to_x = (generated - forgotten).pow(2).flatten(1).mean(1);
+  torch::Tensor to_s = (generated - substitute).pow(2).flatten(1).mean(1);
+  return to_s.lt(to_x).sum().item<int64_t>();
+}
+
 torch::Device ModuleDevice(const torch::nn::Module& m) {
   auto params = m.parameters();
   return params.empty() ? torch::Device(torch::kCPU) : params.front().device();

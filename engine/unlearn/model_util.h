@@ -53,6 +53,11 @@ class FreezeScope {
 // (computed without touching the model).
 torch::Tensor ClassMeans(models::Generator& g, int64_t samples = 1024, uint64_t seed = 0);
 
+// How many of `generated` [N, ...] are closer (mean squared pixel distance) to their
+// substitute `substitute` than to the forgotten image `forgotten`.
+int64_t CloserToSubstituteCount(const torch::Tensor& generated, const torch::Tensor& forgotten,
+                                const torch::Tensor& substitute);
+
 // The generator's device (where its parameters live).
 torch::Device ModuleDevice(const torch::nn::Module& m);
 

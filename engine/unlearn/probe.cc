@@ -135,15 +135,34 @@ Measurement DestinationProbe::Measure(models::Generator& g, models::Discriminato
   if (kind_ == RequestKind::kClass) {
     if (fd_z_.size(1) != g->config().z_dim) throw Error("probe built for another model");
     std::vector<torch::Tensor> feats;
+    int64_t recognised = 0;
     for (int64_t i = 0; i < fd_z_.size(0); i += 256) {
       const int64_t len = std::min<int64_t>(256, fd_z_.size(0) - i);
       torch::Tensor img = g->forward(fd_z_.narrow(0, i, len), fd_labels_.narrow(0, i, len),
                                      models::NoiseMode::kConst);
-      feats.push_back(evaluator_->Features(img.clamp(-1, 1)));
+      auto [f, logits] = evaluator_->FeaturesAndLogits(img.clamp(-1, 1), 256);
+      feats.push_back(f);
+      recognised += logits.argmax(1).eq(forget_class_).sum().item<int64_t>();
     }
     m.fd_u = metrics::FrechetDistance(metrics::ComputeStats(torch::cat(feats)), real_class_stats_);
+    m.class_recognition = double(recognised) / double(fd_z_.size(0));
   }
   return m;
+}
+
+void DestinationProbe::ArmGeneratorAttack(const data::Dataset& forget, const data::Dataset& test,
+                                          const metrics::Reconstructor& reconstruct,
+                                          int64_t max_members, uint64_t seed) {
+  metrics::AttackSetOptions o;
+  o.max_members = max_members;
+  o.seed = seed;
+  attack_ = std::make_unique<metrics::AttackSets>(metrics::BuildAttackSets(forget, test, o));
+  reconstruct_ = reconstruct;
+}
+
+double DestinationProbe::GeneratorAuc(models::Generator& g) {
+  if (!attack_) throw Error("the generator-side attack was not armed");
+  return metrics::ReinversionAttack(g, *attack_, reconstruct_, device_).auc;
 }
 
 }  // namespace lethe::unlearn

@@ -5,17 +5,22 @@
 //               decide when to stop), never-trained test images of the retained classes
 //               (raw-generator samples when there is no test split);
 //   LOGAN AUC = P(D(x_u) > D(x_t)), x_t test images of the forgotten images' classes;
-//   FD_u      = FD(G(z, c_u), real c_u) on the evaluator's features (class requests).
+//   FD_u      = FD(G(z, c_u), real c_u) on the evaluator's features (class requests), and
+//               the share of those G(z, c_u) the evaluator still classifies as c_u;
+//   the generator-side attack (generator policy, items): the calibrated re-inversion
+//               attack's AUC on members and controls fixed at the start (GeneratorAuc).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/data/dataset.h"
 #include "engine/metrics/evaluator.h"
 #include "engine/metrics/fd.h"
+#include "engine/metrics/reinversion_attack.h"
 #include "engine/models/discriminator.h"
 #include "engine/models/generator.h"
 #include "engine/unlearn/destination.h"
@@ -56,6 +61,15 @@ class DestinationProbe {
                    torch::Device device);
 
   Measurement Measure(models::Generator& g, models::Discriminator& d, int64_t iteration);
+  // Arms the generator-side attack: members = forgotten images, controls = test images of
+  // their classes (metrics::BuildAttackSets), inverted with `reconstruct`. Throws when
+  // there are no test images of the forgotten classes.
+  void ArmGeneratorAttack(const data::Dataset& forget, const data::Dataset& test,
+                          const metrics::Reconstructor& reconstruct, int64_t max_members,
+                          uint64_t seed);
+  bool generator_attack_armed() const { return attack_ != nullptr; }
+  // The calibrated re-inversion attack's AUC against `g` (ArmGeneratorAttack first).
+  double GeneratorAuc(models::Generator& g);
   bool has_test() const { return test_images_.defined() && test_images_.size(0) > 0; }
   int64_t reference_count() const { return ref_images_.size(0); }
   int64_t test_count() const { return has_test() ? test_images_.size(0) : 0; }
@@ -71,6 +85,8 @@ class DestinationProbe {
   torch::Tensor test_images_, test_labels_;
   torch::Tensor fd_z_, fd_labels_;
   metrics::FeatureStats real_class_stats_;
+  std::unique_ptr<metrics::AttackSets> attack_;
+  metrics::Reconstructor reconstruct_;
 };
 
 }  // namespace lethe::unlearn

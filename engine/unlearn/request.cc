@@ -130,6 +130,14 @@ void ValidateRequest(const UnlearnRequest& r, int num_classes) {
     throw Error("auc threshold must be in (0.5, 1]");
   if (!(d.non_member_tolerance > 0 && d.non_member_tolerance < 0.5))
     throw Error("non-member tolerance must be in (0, 0.5)");
+  if (!(d.generator_tolerance > 0 && d.generator_tolerance < 0.5))
+    throw Error("generator tolerance must be in (0, 0.5)");
+  if (!(d.substitute_fraction > 0 && d.substitute_fraction <= 1))
+    throw Error("substitute fraction must be in (0, 1]");
+  if (!(d.recognition_threshold >= 0 && d.recognition_threshold < 1))
+    throw Error("recognition threshold must be in [0, 1)");
+  if (d.attack_steps < 1) throw Error("attack steps must be at least 1");
+  if (d.attack_members < 2) throw Error("attack members must be at least 2");
   if (r.kind == RequestKind::kClass) ClassFdThreshold(d);  // throws when neither is known
   ValidateInversionOptions(r.inversion);
 }
@@ -181,6 +189,16 @@ Json ConfigJson(const UnlearnRequest& r) {
   dj["fd_threshold"] = d.fd_threshold;
   dj["class_separation_fd"] = d.class_separation_fd;
   dj["non_member_tolerance"] = d.non_member_tolerance;
+  if (d.policy == DestinationPolicy::kGenerator) {
+    if (r.kind == RequestKind::kItem) {
+      dj["generator_tolerance"] = d.generator_tolerance;
+      dj["substitute_fraction"] = d.substitute_fraction;
+      dj["attack_steps"] = d.attack_steps;
+      dj["attack_members"] = d.attack_members;
+    } else {
+      dj["recognition_threshold"] = d.recognition_threshold;
+    }
+  }
   j["destination"] = dj;
   if (r.kind == RequestKind::kItem || r.latents == LatentSource::kInverted)
     j["inversion"] = r.inversion.ToJson();

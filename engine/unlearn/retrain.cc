@@ -14,6 +14,13 @@ train::TrainOptions RetrainSchedule(const models::Checkpoint& base, const Retrai
   t.log_every = options.log_every;
   t.cancel = options.cancel;
   if (options.iterations > 0) t.iterations = options.iterations;
+  // The retrained model draws from the same source (and training subset) as its base.
+  if (base.manifest.is_object() && base.manifest.Has("dataset") &&
+      base.manifest.at("dataset").is_object()) {
+    const Json& d = base.manifest.at("dataset");
+    for (const char* key : {"spec", "head"})
+      if (d.Has(key)) t.data_source[key] = d.at(key);
+  }
   return t;
 }
 

@@ -45,6 +45,7 @@ Json GeneratorForgetting(CascadeInputs& in, const UnlearnRequest& request, int64
   torch::NoGradGuard no_grad;
   const int64_t n = in.w_u.size(0), chunk = 256;
   double rec0 = 0, rec1 = 0, sub0 = 0, sub1 = 0;
+  int64_t closer0 = 0, closer1 = 0;
   for (int64_t i = 0; i < n; i += chunk) {
     const int64_t m = std::min(chunk, n - i);
     torch::Tensor w = in.w_u.narrow(0, i, m);
@@ -58,6 +59,8 @@ Json GeneratorForgetting(CascadeInputs& in, const UnlearnRequest& request, int64
     auto sum_mse = [](const torch::Tensor& a, const torch::Tensor& b) {
       return (a - b).pow(2).flatten(1).mean(1).sum().item<double>();
     };
+    closer0 += CloserToSubstituteCount(before, x, target);
+    closer1 += CloserToSubstituteCount(after, x, target);
     rec0 += sum_mse(before, x);
     rec1 += sum_mse(after, x);
     sub0 += sum_mse(before, target);
@@ -72,6 +75,8 @@ Json GeneratorForgetting(CascadeInputs& in, const UnlearnRequest& request, int64
   Json j = Json::Object();
   j["reconstruction_mse"] = pair(rec0, rec1);  // to x_u: rises as G forgets
   j["substitute_mse"] = pair(sub0, sub1);      // to x_s: falls as G maps w_u to it
+  // Share of items whose G(w_u) is closer to x_s than to x_u (the generator policy's test).
+  j["closer_to_substitute_fraction"] = pair(double(closer0), double(closer1));
   return j;
 }
 
@@ -81,6 +86,9 @@ Json MeasurementJson(const Measurement& m) {
   j["auc_u"] = NumberOrNull(m.auc_u);
   j["logan_auc"] = NumberOrNull(m.logan_auc);
   j["fd_u"] = NumberOrNull(m.fd_u);
+  j["closer_to_substitute"] = NumberOrNull(m.closer_to_substitute);
+  j["generator_auc"] = NumberOrNull(m.generator_auc);
+  j["class_recognition"] = NumberOrNull(m.class_recognition);
   return j;
 }
 
@@ -175,6 +183,18 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
                          &evaluator, cfg.z_dim, probe_options, device);
   if (request.destination.policy == DestinationPolicy::kNonMember && !probe.has_test())
     throw Error("the non-member destination needs test images of the forgotten classes");
+  if (request.destination.policy == DestinationPolicy::kGenerator &&
+      request.kind == RequestKind::kItem) {
+    if (!probe.has_test())
+      throw Error(
+          "the generator destination needs test images of the forgotten classes to attack the "
+          "generator with (use a data set with a test split, or --destination paper)");
+    probe.ArmGeneratorAttack(
+        request.forget, test,
+        ReinversionReconstructor(
+            AttackInversionOptions(request.destination.attack_steps, request.seed + 19)),
+        request.destination.attack_members, request.seed + 23);
+  }
   result.cascade = RunCascade(in, request, *source, probe, progress, cancel);
   const CascadeResult& c = result.cascade;
 
@@ -199,8 +219,10 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
   // The report (the caller adds "before" and "after").
   Json r = Json::Object();
   r["destination_reached"] = c.reached;
-  const Verdict& chosen =
-      request.destination.policy == DestinationPolicy::kPaper ? c.paper : c.non_member;
+  const Verdict& chosen = request.destination.policy == DestinationPolicy::kPaper ? c.paper
+                          : request.destination.policy == DestinationPolicy::kNonMember
+                              ? c.non_member
+                              : c.generator;
   Json dest = VerdictJson(chosen);
   dest["policy"] = DestinationPolicyName(request.destination.policy);
   dest["stop_reason"] = c.stop_reason;
@@ -208,6 +230,7 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
   Json policies = Json::Object();
   policies["paper"] = VerdictJson(c.paper);
   policies["non_member"] = VerdictJson(c.non_member);
+  policies["generator"] = VerdictJson(c.generator);
   r["policies"] = policies;
   r["iterations"] = c.iterations;
   Json seconds = Json::Object();

@@ -60,6 +60,7 @@ UnlearnRequest ItemRequest(const data::Dataset& forget, Mode mode) {
   r.forget = forget;
   r.mode = mode;
   r.substitute.kind = SubstituteKind::kAverage;
+  r.destination.policy = DestinationPolicy::kPaper;  // these tests are about the paper's rule
   r.cascade.zeta = mode == Mode::kFewShot ? -1.0 : -3.0;
   r.cascade.zeta_on_logit = mode == Mode::kZeroShot;
   r.cascade.g_lr = r.cascade.d_lr = 0.01;

@@ -13,6 +13,7 @@
 #include "engine/base/png.h"
 #include "engine/base/sha256.h"
 #include "engine/data/content_hash.h"
+#include "engine/data/data_source.h"
 #include "engine/data/dataset.h"
 #include "engine/data/forget_split.h"
 #include "engine/data/sampler.h"
@@ -163,6 +164,37 @@ TEST(IdxLoader, ExclusionAndLimitKeepIdsStable) {
   opt.limit = 4;
   Dataset lim = LoadIdx(f.images, f.labels, "train", opt);
   EXPECT_EQ(lim.ids, (std::vector<std::string>{"train/0", "train/1", "train/3", "train/4"}));
+
+  // A head is a fixed subset: exclusion removes items from it and never pulls later ones in.
+  LoadOptions head;
+  head.head = 6;
+  EXPECT_EQ(LoadIdx(f.images, f.labels, "train", head).size(), 6);
+  head.exclude = opt.exclude;
+  Dataset h = LoadIdx(f.images, f.labels, "train", head);
+  EXPECT_EQ(h.ids, (std::vector<std::string>{"train/0", "train/1", "train/3", "train/4"}));
+}
+
+TEST(DataSource, ManifestsRecordTheirDataAndOtherDataIsRefused) {
+  Json m = Json::Object();
+  m["dataset"] = Json::Object();
+  m["dataset"]["name"] = "fashion-mnist/train";
+  // Older manifests: the source follows from the name.
+  EXPECT_EQ(RecordedDataSource(m).spec, "fashion-mnist");
+  EXPECT_EQ(RecordedDataSource(m).head, -1);
+  m["dataset"]["name"] = "/data/digits/train";
+  EXPECT_EQ(RecordedDataSource(m).spec, "/data/digits");
+  // Newer ones say it, with the training subset.
+  m["dataset"]["spec"] = "fashion-mnist";
+  m["dataset"]["head"] = 512;
+  DataSource chosen = ChooseDataSource("", m);
+  EXPECT_EQ(chosen.spec, "fashion-mnist");
+  EXPECT_EQ(chosen.head, 512);
+  // The installed data set under its directory name is the same data.
+  EXPECT_EQ(ChooseDataSource(kFashionMnistDir + std::string("/"), m).head, 512);
+  EXPECT_THROW(ChooseDataSource("/data/digits", m), Error);
+  // No record: the flag, else the installed Fashion-MNIST.
+  EXPECT_EQ(ChooseDataSource("", Json::Object()).spec, "fashion-mnist");
+  EXPECT_EQ(ChooseDataSource("/data/digits", Json::Object()).spec, "/data/digits");
 }
 
 TEST(IdxLoader, FingerprintChangesWithOnePixel) {

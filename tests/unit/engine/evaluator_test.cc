@@ -185,7 +185,17 @@ TEST_F(MetricRegistryTest, ItemRequestMetricsAreDeterministicAndWellFormed) {
   MetricInputs in = Inputs(split, -1);
   MetricRegistry registry = DefaultMetrics();
   EXPECT_EQ(registry.Available(in),
-            (std::vector<std::string>{"accuracy", "auc_u", "fd", "fd_l", "fd_u", "logan_auc"}));
+            (std::vector<std::string>{"accuracy", "auc_u", "fd", "fd_l", "fd_u",
+                                      "generator_blackbox_auc", "generator_blackbox_raw_auc",
+                                      "logan_auc"}));
+  // The white-box attack needs an inversion to re-invert with.
+  in.attack_samples_per_class = 64;
+  in.reconstruct = [](models::Generator& g, const torch::Tensor& x, const torch::Tensor& y) {
+    torch::NoGradGuard no_grad;
+    return g->forward(torch::zeros({x.size(0), g->config().z_dim}), y, models::NoiseMode::kConst);
+  };
+  EXPECT_EQ(registry.Available(in).size(), 10u);
+  in.reconstruct = nullptr;
   Json a = EvaluateModel(in);
   Json b = EvaluateModel(in);
   EXPECT_EQ(a, b);

@@ -10,6 +10,7 @@
 
 #include "engine/base/error.h"
 #include "engine/unlearn/destination.h"
+#include "engine/unlearn/forgetting_summary.h"
 #include "engine/unlearn/request.h"
 
 namespace lethe::unlearn {
@@ -180,6 +181,83 @@ TEST(Destination, NonMemberPolicyIsABandAroundOneHalf) {
   o.policy = DestinationPolicy::kNonMember;
   EXPECT_TRUE(Judge(o.policy, RequestKind::kItem, o, m).reached);
   EXPECT_FALSE(Judge(DestinationPolicy::kPaper, RequestKind::kItem, o, m).reached);
+}
+
+TEST(Destination, GeneratorPolicyNeedsDiscriminatorSubstituteAndAttack) {
+  DestinationOptions o;
+  EXPECT_EQ(o.policy, DestinationPolicy::kGenerator);  // the default
+  EXPECT_EQ(DestinationPolicyName(o.policy), "generator");
+  EXPECT_EQ(ParseDestinationPolicy("generator"), DestinationPolicy::kGenerator);
+  Measurement m;
+  m.logan_auc = 0.55;
+  m.closer_to_substitute = 0.95;
+  // Without the attack's number the policy cannot be reached, but its cheap part holds.
+  EXPECT_TRUE(GeneratorPrerequisitesHold(o, m));
+  EXPECT_FALSE(JudgeGenerator(RequestKind::kItem, o, m).reached);
+  m.generator_auc = 0.58;
+  Verdict v = JudgeGenerator(RequestKind::kItem, o, m);
+  EXPECT_TRUE(v.reached);
+  EXPECT_EQ(v.metric, "generator_auc");
+  EXPECT_NE(v.requirement.find("closer_to_substitute >= 0.9"), std::string::npos) << v.requirement;
+  // Each criterion alone blocks it.
+  m.generator_auc = 0.75;  // G still reproduces the images better than unseen ones
+  EXPECT_FALSE(JudgeGenerator(RequestKind::kItem, o, m).reached);
+  m.generator_auc = 0.3;  // ... or visibly worse: the erasure marks them
+  EXPECT_FALSE(JudgeGenerator(RequestKind::kItem, o, m).reached);
+  m.generator_auc = 0.5;
+  m.closer_to_substitute = 0.85;
+  EXPECT_FALSE(GeneratorPrerequisitesHold(o, m));
+  EXPECT_FALSE(JudgeGenerator(RequestKind::kItem, o, m).reached);
+  m.closer_to_substitute = 0.95;
+  m.logan_auc = 0.7;  // D still flags them as members
+  EXPECT_FALSE(JudgeGenerator(RequestKind::kItem, o, m).reached);
+  // Without test images D's criterion is the paper's AUC_u.
+  m.logan_auc = std::numeric_limits<double>::quiet_NaN();
+  m.auc_u = 0.7;
+  EXPECT_FALSE(JudgeGenerator(RequestKind::kItem, o, m).reached);
+  m.auc_u = 0.85;
+  EXPECT_TRUE(JudgeGenerator(RequestKind::kItem, o, m).reached);
+  EXPECT_TRUE(Judge(DestinationPolicy::kGenerator, RequestKind::kItem, o, m).reached);
+
+  // Classes: the paper's rule and the class no longer recognised in generated images.
+  o.class_separation_fd = 3.0;
+  Measurement c;
+  c.auc_u = 0.9;
+  c.fd_u = 4.0;
+  c.class_recognition = 0.3;
+  EXPECT_TRUE(JudgePaper(RequestKind::kClass, o, c).reached);
+  Verdict cv = JudgeGenerator(RequestKind::kClass, o, c);
+  EXPECT_FALSE(cv.reached);
+  EXPECT_EQ(cv.metric, "class_recognition");
+  c.class_recognition = 0.05;
+  EXPECT_TRUE(JudgeGenerator(RequestKind::kClass, o, c).reached);
+  c.fd_u = 2.0;
+  EXPECT_FALSE(JudgeGenerator(RequestKind::kClass, o, c).reached);
+}
+
+TEST(Destination, SummarySaysWhetherTheNewVersionStillReproducesTheImages) {
+  auto report = [](double before, double after) {
+    Json r = Json::Object();
+    r["config"] = Json::Object();
+    r["config"]["kind"] = "item";
+    for (auto [key, v] : {std::pair<const char*, double>{"before", before}, {"after", after}}) {
+      r[key] = Json::Object();
+      r[key]["mia"] = Json::Object();
+      r[key]["mia"]["generator_whitebox_auc"] = v;
+    }
+    return r;
+  };
+  const std::string forgot = ForgettingSummary(report(0.82, 0.53));
+  EXPECT_NE(forgot.find("no better than images it never saw"), std::string::npos) << forgot;
+  EXPECT_NE(forgot.find("the old version did (AUC 0.82)"), std::string::npos) << forgot;
+  const std::string nothing = ForgettingSummary(report(0.48, 0.51));
+  EXPECT_NE(nothing.find("nothing to detect"), std::string::npos) << nothing;
+  const std::string still = ForgettingSummary(report(0.82, 0.74));
+  EXPECT_NE(still.find("still reproduces"), std::string::npos) << still;
+  const std::string marked = ForgettingSummary(report(0.82, 0.2));
+  EXPECT_NE(marked.find("erasure itself is visible"), std::string::npos) << marked;
+  const std::string unknown = ForgettingSummary(Json::Object());
+  EXPECT_NE(unknown.find("could not run"), std::string::npos) << unknown;
 }
 
 TEST(Request, ValidationNamesTheInconsistency) {

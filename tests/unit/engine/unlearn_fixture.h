@@ -88,9 +88,30 @@ inline void WriteSplit(const std::string& dir, int64_t per_class, uint64_t seed)
   }
 }
 
-inline train::TrainOptions BaseSchedule() {
+// What a world is made of: its name (the cache directory's prefix), the items per class of
+// each split and the base GAN's schedule.
+struct WorldSpec {
+  std::string name = "unlearn-world";
+  int64_t train_per_class = kTrainPerClass;
+  int64_t test_per_class = 32;
+  int64_t iterations = 400;
+};
+
+// The memorising world: few training images and many passes over them, so that the GAN
+// remembers them (its generator reconstructs them better than never-seen images and its
+// discriminator scores them higher), which the membership attacks can then see.
+inline WorldSpec MemorizingSpec() {
+  WorldSpec s;
+  s.name = "memorizing-world";
+  s.train_per_class = 8;
+  s.test_per_class = 64;
+  s.iterations = 800;
+  return s;
+}
+
+inline train::TrainOptions BaseSchedule(const WorldSpec& spec = WorldSpec()) {
   train::TrainOptions o;
-  o.iterations = 400;
+  o.iterations = spec.iterations;
   o.batch = 32;
   o.seed = 3;
   o.g_lr = o.d_lr = 0.005;
@@ -107,12 +128,12 @@ struct World {
 };
 
 // Directory for this build's cached world (removes worlds of older builds).
-inline std::string WorldRoot() {
+inline std::string WorldRoot(const WorldSpec& spec) {
   const fs::path exe = fs::read_symlink("/proc/self/exe");
   struct stat st {};
   if (::stat(exe.c_str(), &st) != 0) throw Error("cannot stat " + exe.string());
-  const std::string name =
-      "unlearn-world-" + std::to_string(st.st_size) + "-" + std::to_string(int64_t(st.st_mtime));
+  const std::string name = spec.name + "-" + std::to_string(st.st_size) + "-" +
+                           std::to_string(int64_t(st.st_mtime));
   return (exe.parent_path() / name).string();
 }
 
@@ -122,27 +143,27 @@ inline data::LoadOptions WorldLoadOptions() {
   return o;
 }
 
-inline World BuildWorld() {
+inline World BuildWorld(const WorldSpec& spec = WorldSpec()) {
   models::ConfigureThreads(2);
   World w;
-  w.root = WorldRoot();
+  w.root = WorldRoot(spec);
   w.data_dir = JoinPath(w.root, "data");
   w.base_dir = JoinPath(w.root, "base");
   w.evaluator_dir = JoinPath(w.root, "evaluator");
   const std::string parent = fs::path(w.root).parent_path().string();
-  const std::string lock_path = JoinPath(parent, "unlearn-world.lock");
+  const std::string lock_path = JoinPath(parent, spec.name + ".lock");
   int fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR, 0644);
   if (fd < 0 || ::flock(fd, LOCK_EX) != 0) throw Error("cannot lock " + lock_path);
   try {
     if (!PathExists(JoinPath(w.root, "ready"))) {
       for (const auto& entry : fs::directory_iterator(parent))
-        if (entry.path().filename().string().rfind("unlearn-world-", 0) == 0)
+        if (entry.path().filename().string().rfind(spec.name + "-", 0) == 0)
           fs::remove_all(entry.path());
-      WriteSplit(JoinPath(w.data_dir, "train"), kTrainPerClass, 1);
-      WriteSplit(JoinPath(w.data_dir, "test"), 32, 2);
+      WriteSplit(JoinPath(w.data_dir, "train"), spec.train_per_class, 1);
+      WriteSplit(JoinPath(w.data_dir, "test"), spec.test_per_class, 2);
       data::Dataset train = data::LoadDataset(w.data_dir, data::Split::kTrain, WorldLoadOptions());
       data::Dataset test = data::LoadDataset(w.data_dir, data::Split::kTest, WorldLoadOptions());
-      train::TrainOptions o = BaseSchedule();
+      train::TrainOptions o = BaseSchedule(spec);
       o.out_dir = w.base_dir;
       train::TrainGan(train, models::ModelConfig::Preset("tiny", kRes, 1, kClasses), o);
       metrics::EvaluatorOptions eo;
@@ -173,6 +194,12 @@ inline World BuildWorld() {
 // The shared world, built (or loaded) on first use.
 inline World& GetWorld() {
   static World* world = new World(BuildWorld());
+  return *world;
+}
+
+// The memorising world (MemorizingSpec), built (or loaded) on first use.
+inline World& GetMemorizingWorld() {
+  static World* world = new World(BuildWorld(MemorizingSpec()));
   return *world;
 }
 

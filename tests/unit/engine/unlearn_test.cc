@@ -79,7 +79,8 @@ TEST_F(CliTest, ItemUnlearningWritesTheModelAndAReportThatIndependentEvaluationR
       Common(world) + "--evaluator " + world.evaluator_dir + " --forget-items " + ids +
       " --mode few-shot --substitute average --fake-label -1 --lr 0.01 --eval-every 5"
       " --max-iterations 150 --eval-samples 128 --inversion-steps 40 --num-generated 256"
-      " --max-real 512 --seed 3 --out " +
+      " --max-real 512 --seed 3 --destination paper --attack-samples 256 --attack-steps 30"
+      " --out " +
       Path("out") + " --report " + Path("report.json") + " --grid " + Path("grid.png");
   ASSERT_EQ(Run("unlearn " + args), 0) << Log();
 
@@ -89,6 +90,15 @@ TEST_F(CliTest, ItemUnlearningWritesTheModelAndAReportThatIndependentEvaluationR
   EXPECT_GE(report.at("destination").at("value").AsDouble(), 0.8);
   EXPECT_TRUE(report.at("policies").at("paper").at("reached").AsBool());
   EXPECT_TRUE(report.at("policies").at("non_member").Has("reached"));
+  EXPECT_TRUE(report.at("policies").at("generator").Has("reached"));
+  // Membership attacks before and after, on both networks, and the DPO's sentence.
+  for (const char* side : {"before", "after"})
+    for (const char* k : {"discriminator_auc", "generator_whitebox_auc", "generator_blackbox_auc"}) {
+      const double v = report.at(side).at("mia").at(k).AsDouble();
+      EXPECT_GE(v, 0.0) << side << " " << k;
+      EXPECT_LE(v, 1.0) << side << " " << k;
+    }
+  EXPECT_FALSE(report.at("summary").AsString().empty());
   for (const char* k : {"inversion", "unlearning", "evaluation", "total"})
     EXPECT_GE(report.at("seconds").at(k).AsDouble(), 0.0) << k;
   EXPECT_GT(report.at("iterations").AsInt(), 0);
@@ -129,6 +139,7 @@ TEST_F(CliTest, ItemUnlearningWritesTheModelAndAReportThatIndependentEvaluationR
   m.num_generated = 256;
   m.max_real = 512;
   m.seed = 3;
+  m.attack_samples_per_class = 256;
   const Json independent = metrics::EvaluateModel(m);
   for (const auto& [name, value] : independent.items()) {
     ASSERT_TRUE(report.at("after").Has(name)) << name;
@@ -137,12 +148,13 @@ TEST_F(CliTest, ItemUnlearningWritesTheModelAndAReportThatIndependentEvaluationR
         << name;
   }
 
-  // The grid: 8 originals, reconstructions before and after, then every class before and
-  // after: 3 + 2 * 4 rows of 8 tiles of 16 pixels, 2-pixel gutters.
+  // The grid: 8 originals, the old version's G0(w_u), their re-inversion into the new
+  // version, 8 never-seen controls and their re-inversion, then every class before and
+  // after: 5 + 2 * 4 rows of 8 tiles of 16 pixels, 2-pixel gutters.
   Image8 grid;
   std::string err;
   ASSERT_TRUE(DecodePng(ReadFile(Path("grid.png")), 1, PngLimits(), &grid, &err)) << err;
-  EXPECT_EQ(grid.height, 11 * 16 + 12 * 2);
+  EXPECT_EQ(grid.height, 13 * 16 + 14 * 2);
   EXPECT_EQ(grid.width, 8 * 16 + 9 * 2);
 }
 
@@ -152,7 +164,8 @@ TEST_F(CliTest, UnreachedDestinationExitsWithThreeWritesTheReportButNoModel) {
   const std::string args = Common(world) + "--evaluator " + world.evaluator_dir +
                            " --forget-items " + ids +
                            " --max-iterations 2 --eval-every 1 --auc-threshold 1.0"
-                           " --inversion-steps 5 --num-generated 64 --max-real 128 --out " +
+                           " --inversion-steps 5 --num-generated 64 --max-real 128"
+                           " --attack-samples 64 --attack-steps 10 --out " +
                            Path("out") + " --report " + Path("report.json");
   ASSERT_EQ(Run("unlearn " + args), 3) << Log();
   const Json report = Json::Parse(ReadFile(Path("report.json")));
