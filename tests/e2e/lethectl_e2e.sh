@@ -298,6 +298,8 @@ verifier="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/docs/examples/veri
 python3 "$verifier" "$work/report" --key "$work/keys.txt" >"$work/offline.txt" ||
   fail "offline verification of the export: $(cat "$work/offline.txt")"
 grep -q "^OK$" "$work/offline.txt" || fail "offline verification: $(cat "$work/offline.txt")"
+python3 "$verifier" "$work/report" --key "$work/audit-signing.pub" >"$work/offline-pem.txt" ||
+  fail "offline verification with the PEM key: $(cat "$work/offline-pem.txt")"
 # A report whose record was edited after the export fails the offline check.
 python3 - "$work/report/report.json" "$work/report-edited.json" <<'EOF'
 import json, sys

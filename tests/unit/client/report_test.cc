@@ -190,7 +190,8 @@ TEST(ReportTest, FailedRequestWithoutVersion) {
 
 // Transparency evidence: a signed checkpoint over a small tree that holds the request's
 // records, and one inclusion proof per record, as the server would give them.
-namespace transparency {
+namespace lethe::cli {
+namespace {
 
 std::string NewKeyPem() {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
@@ -239,8 +240,9 @@ Evidence Build() {
     p.set_seq(seq);
     p.set_leaf_index(seq - 1);
     p.set_tree_size(9);
-    for (const merkle::Hash& h :
-         *merkle::RangeHashes(nodes, merkle::InclusionProofRanges(seq - 1, 9))) {
+    const std::vector<merkle::Hash> hashes =
+        *merkle::RangeHashes(nodes, merkle::InclusionProofRanges(seq - 1, 9));
+    for (const merkle::Hash& h : hashes) {
       p.add_hashes(merkle::ToHex(h));
     }
     e.in.proofs.push_back(p);
@@ -297,4 +299,5 @@ TEST(ReportTransparencyTest, AForeignProofAnAlteredRecordOrAnUnknownKeyFails) {
   }
 }
 
-}  // namespace transparency
+}  // namespace
+}  // namespace lethe::cli
