@@ -5,6 +5,8 @@
 // records that are not in the tree. lethectl's use of the same checks runs in
 // tests/e2e/lethectl_e2e.sh.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <pqxx/pqxx>
 #include <thread>
@@ -21,17 +23,25 @@
 namespace lethe::testing {
 namespace {
 
+// An Ed25519 key file as `openssl genpkey -algorithm ed25519 -out PATH` writes it.
 std::string NewKey(const std::string& path) {
-  std::string out;
-  EXPECT_EQ(RunCommand({"openssl", "genpkey", "-algorithm", "ed25519", "-out", path}, &out), 0)
-      << out;
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  BIO* bio = BIO_new_file(path.c_str(), "w");
+  EXPECT_EQ(PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  BIO_free(bio);
+  EVP_PKEY_free(key);
   return path;
 }
 
+// Its public key as `openssl pkey -in KEY -pubout -out PATH` writes it.
 std::string PublicKeyOf(const std::string& key_path, const std::string& out_path) {
-  std::string out;
-  EXPECT_EQ(RunCommand({"openssl", "pkey", "-in", key_path, "-pubout", "-out", out_path}, &out), 0)
-      << out;
+  BIO* in = BIO_new_file(key_path.c_str(), "r");
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  BIO* out = BIO_new_file(out_path.c_str(), "w");
+  EXPECT_EQ(PEM_write_bio_PUBKEY(out, key), 1);
+  BIO_free(out);
+  EVP_PKEY_free(key);
   return out_path;
 }
 
@@ -81,7 +91,9 @@ class TransparencyTest : public ::testing::Test {
   void Restart(std::vector<std::string> args) {
     server_.reset();
     args.push_back("--audit-log-origin=test.example/audit");
-    server_ = std::make_unique<ServerProcess>(db_.url(), dir_.path(), ServerOptions{args});
+    ServerOptions options;
+    options.extra_args = args;
+    server_ = std::make_unique<ServerProcess>(db_.url(), dir_.path(), options);
     audit_ = pb::Audit::NewStub(server_->channel());
     models_ = pb::Models::NewStub(server_->channel());
     unlearning_ = pb::Unlearning::NewStub(server_->channel());
