@@ -11,6 +11,11 @@
 namespace lethe {
 namespace {
 
+// pg_advisory_xact_lock key serialising checkpoint signing across servers ("lethe-ckpt"):
+// the tree size is read after the lock, so it is never below a checkpoint committed
+// before (which would look like a truncation).
+constexpr int64_t kCheckpointLockKey = 0x6c657468652d636b;
+
 // Requests in these states get a checkpoint that covers their last record.
 constexpr char kFinalActions[] =
     "'request.completed', 'request.failed', 'request.cancelled', 'request.escalated'";
@@ -93,6 +98,7 @@ absl::StatusOr<StoredCheckpoint> AuditCheckpointer::Current(
   absl::Status status = db_->Transact(txn, [&](pqxx::work& tx) -> absl::Status {
     refused = false;
     made = false;
+    tx.exec_params("SELECT pg_advisory_xact_lock($1)", kCheckpointLockKey);
     const int64_t size = AuditTreeSize(tx);
     pqxx::result newest = tx.exec(
         "SELECT id, note, key_name, key_id FROM audit_checkpoints ORDER BY id DESC LIMIT 1");

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <atomic>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -433,6 +435,44 @@ TEST_F(TransparencyTest, ProofsForRecordsNotInTheTreeAndRoleRules) {
   creq.set_second_size(1);
   EXPECT_EQ(audit_->GetAuditConsistencyProof(Ctx(dpo_).get(), creq, &cproof).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Checkpoints asked for while the log grows: every one is signed (none is refused as a
+// "truncation" by a race with another signer) and each extends the one before.
+TEST_F(TransparencyTest, ConcurrentCheckpointsWhileTheLogGrowsAreAllConsistent) {
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 15; ++i) SubmitOne(10 + i);
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  std::mutex mu;
+  std::vector<std::string> notes, errors;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!done) {
+        pb::AuditCheckpoint cp;
+        grpc::Status st = audit_->GetAuditCheckpoint(Ctx(dpo_).get(), {}, &cp);
+        std::lock_guard<std::mutex> lock(mu);
+        if (st.ok()) {
+          notes.push_back(cp.note());
+        } else {
+          errors.push_back(st.error_message());
+        }
+      }
+    });
+  }
+  writer.join();
+  for (std::thread& t : readers) t.join();
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  ASSERT_FALSE(notes.empty());
+  std::vector<NoteVerifier> keys = ServedKeys();
+  for (const std::string& note : notes) {
+    absl::StatusOr<TlogCheckpoint> cp = Open(note, keys);
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    EXPECT_EQ(ExtendsCheck(*cp), "ok") << cp->size;
+  }
+  EXPECT_TRUE(VerifyChain().ok());
 }
 
 TEST_F(TransparencyTest, TheServerSignsOnItsOwnAfterARequestFinishes) {
