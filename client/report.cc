@@ -6,11 +6,42 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/format.h"
+#include "common/merkle.h"
+#include "common/signed_note.h"
+#include "common/tlog_checkpoint.h"
 #include "engine/base/error.h"
 #include "engine/base/sha256.h"
 
 namespace lethe::cli {
 namespace {
+
+// The offline check printed in report.md (docs/examples/verify_export.py is the full one).
+constexpr char kOfflineCheckPython[] = R"py(import base64, hashlib, json
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+H = lambda b: hashlib.sha256(b).digest()
+audit = json.load(open("report.json"))["audit"]
+t = audit["transparency"]
+text, sig = t["checkpoint"].split("\n\n")         # note text, signature line
+name, kid, key = t["verifier_keys"][0].split("+", 2)  # or the key the operator published
+blob = base64.b64decode(sig.split(" ")[-1])
+assert blob[:4].hex() == kid
+Ed25519PublicKey.from_public_bytes(base64.b64decode(key)[1:]).verify(blob[4:], (text + "\n").encode())
+lines = text.split("\n")
+size, root = int(lines[1]), base64.b64decode(lines[2])
+record_hash = {r["seq"]: r["hash"] for r in audit["records"]}
+for p in t["inclusion_proofs"]:  # RFC 9162, section 2.1.3.2
+    fn, sn = p["leaf_index"], size - 1
+    r = H(b"\0" + record_hash[p["seq"]].encode())
+    for h in map(bytes.fromhex, p["hashes"]):
+        if fn % 2 or fn == sn:
+            r = H(b"\1" + h + r)
+            while fn % 2 == 0 and fn:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = H(b"\1" + r + h)
+        fn, sn = fn >> 1, sn >> 1
+    print(p["seq"], "ok" if (r, sn) == (root, 0) else "NOT IN THE CHECKPOINT")
+)py";
 
 using lethe::v1::ForgetRequest;
 using lethe::v1::ModelVersion;
@@ -127,6 +158,70 @@ std::string Md(std::string s) {
 }
 
 }  // namespace
+
+CheckpointCheck CheckCheckpointNote(const std::string& note,
+                                    const std::vector<std::string>& verifier_keys) {
+  CheckpointCheck out;
+  absl::StatusOr<SignedNote> parsed = ParseSignedNote(note);
+  if (!parsed.ok()) {
+    out.error = std::string(parsed.status().message());
+    return out;
+  }
+  std::vector<NoteVerifier> verifiers;
+  for (const std::string& k : verifier_keys) {
+    absl::StatusOr<NoteVerifier> v = NoteVerifier::FromVerifierKey(k);
+    if (v.ok()) verifiers.push_back(std::move(*v));
+  }
+  absl::StatusOr<size_t> which = VerifySignedNote(*parsed, verifiers);
+  if (!which.ok()) {
+    out.error = std::string(which.status().message());
+    return out;
+  }
+  absl::StatusOr<TlogCheckpoint> cp = ParseCheckpointText(parsed->text);
+  if (!cp.ok()) {
+    out.error = std::string(cp.status().message());
+    return out;
+  }
+  out.ok = true;
+  out.tree_size = cp->size;
+  out.root = cp->root;
+  out.origin = cp->origin;
+  out.time = cp->time;
+  out.key = absl::StrCat(verifiers[*which].name(), "+", verifiers[*which].key_id_hex());
+  return out;
+}
+
+bool CheckInclusion(const lethe::v1::AuditRecord& record,
+                    const lethe::v1::AuditInclusionProof& proof, const CheckpointCheck& checkpoint,
+                    std::string* error) {
+  if (!checkpoint.ok) {
+    *error = "no verified checkpoint";
+    return false;
+  }
+  if (proof.seq() != record.seq() || proof.tree_size() != checkpoint.tree_size) {
+    *error =
+        absl::StrCat("the proof is for record ", proof.seq(), " in a tree of ", proof.tree_size(),
+                     " records, not record ", record.seq(), " in ", checkpoint.tree_size);
+    return false;
+  }
+  std::vector<merkle::Hash> hashes;
+  for (const std::string& h : proof.hashes()) {
+    absl::StatusOr<merkle::Hash> raw = merkle::HashFromHex(h);
+    if (!raw.ok()) {
+      *error = absl::StrCat("proof hash: ", raw.status().message());
+      return false;
+    }
+    hashes.push_back(std::move(*raw));
+  }
+  if (!merkle::VerifyInclusion(record.seq() - 1, checkpoint.tree_size,
+                               merkle::HashLeaf(record.hash()), hashes, checkpoint.root)) {
+    *error = absl::StrCat("record ", record.seq(),
+                          " is not in the signed checkpoint (the proof does not lead from its "
+                          "hash to the checkpoint's root)");
+    return false;
+  }
+  return true;
+}
 
 AuditRecordCheck CheckAuditRecord(const lethe::v1::AuditRecord& record) {
   AuditRecordCheck check;
@@ -321,6 +416,57 @@ Json BuildReport(const ReportInputs& in) {
     c["reason"] = in.chain_error;
     audit["chain_verification"] = c;
   }
+  // Transparency log: the signed checkpoint and one inclusion proof per record.
+  Json tlog = Json::Object();
+  tlog["leaf_rule"] =
+      "leaf_hash = SHA-256(0x00 || hash as 64 lowercase hex ASCII characters); inner node = "
+      "SHA-256(0x01 || left || right) (RFC 9162); leaf index = seq - 1";
+  bool proofs_ok = false;
+  if (in.checkpoint) {
+    std::vector<std::string> vkeys;
+    Json keys = Json::Array();
+    for (const lethe::v1::AuditPublicKey& k : in.keys) {
+      vkeys.push_back(k.verifier_key());
+      keys.Push(Json(k.verifier_key()));
+    }
+    CheckpointCheck cp = CheckCheckpointNote(in.checkpoint->note(), vkeys);
+    tlog["checkpoint"] = in.checkpoint->note();
+    tlog["verifier_keys"] = keys;
+    tlog["checkpoint_signature_verified"] = cp.ok;
+    if (cp.ok) {
+      tlog["tree_size"] = cp.tree_size;
+      tlog["root_hash"] = merkle::ToHex(cp.root);
+      tlog["signed_by"] = cp.key;
+      tlog["checkpoint_time"] = cp.time;
+    } else {
+      tlog["checkpoint_error"] = cp.error;
+    }
+    proofs_ok = cp.ok && in.proofs.size() == in.records.size();
+    Json proofs = Json::Array();
+    for (size_t i = 0; i < in.proofs.size() && i < in.records.size(); ++i) {
+      const lethe::v1::AuditInclusionProof& p = in.proofs[i];
+      std::string error;
+      const bool ok = CheckInclusion(in.records[i], p, cp, &error);
+      proofs_ok = proofs_ok && ok;
+      Json j = Json::Object();
+      j["seq"] = p.seq();
+      j["leaf_index"] = p.leaf_index();
+      j["tree_size"] = p.tree_size();
+      j["leaf_hash"] = p.leaf_hash();
+      Json hashes = Json::Array();
+      for (const std::string& h : p.hashes()) hashes.Push(Json(h));
+      j["hashes"] = hashes;
+      j["verified"] = ok;
+      if (!ok) j["error"] = error;
+      proofs.Push(j);
+    }
+    tlog["inclusion_proofs"] = proofs;
+  } else {
+    tlog["checkpoint_error"] = in.checkpoint_error;
+  }
+  tlog["available"] = in.checkpoint.has_value();
+  tlog["all_proofs_verified"] = proofs_ok;
+  audit["transparency"] = tlog;
   report["audit"] = audit;
 
   Json grid = Json::Object();
@@ -517,6 +663,32 @@ std::string RenderReportMarkdown(const Json& rep) {
       "Records of one request are not adjacent in the chain (other requests interleave); "
       "where two are adjacent, the later `prev_hash` equals the earlier `hash`. The head hash "
       "above anchors them in the whole chain.\n");
+
+  const Json& tlog = audit.at("transparency");
+  absl::StrAppend(&md, "\n### Signed checkpoint and inclusion proofs\n\n");
+  if (!tlog.GetBool("available", false)) {
+    absl::StrAppend(
+        &md, "The server gave no signed checkpoint: ", Md(Cell(tlog, "checkpoint_error")), ".\n");
+  } else {
+    absl::StrAppend(
+        &md, "The server's checkpoint (a signed Merkle tree head over the whole audit log):\n\n",
+        "```\n", tlog.at("checkpoint").AsString(), "```\n\n", "Signature: ",
+        tlog.GetBool("checkpoint_signature_verified", false)
+            ? absl::StrCat("verified with key `", Cell(tlog, "signed_by"), "`")
+            : absl::StrCat("**NOT VERIFIED** (", Md(Cell(tlog, "checkpoint_error")), ")"),
+        ". Inclusion proofs of the ", audit.at("records").elements().size(),
+        " record(s) above in this checkpoint: ",
+        tlog.GetBool("all_proofs_verified", false) ? "all verified" : "**NOT ALL VERIFIED**",
+        ".\n\n", "Leaves: ", Cell(tlog, "leaf_rule"), ".\n\n",
+        "Check it offline with Python 3, `hashlib` and `python3-cryptography` only (the full "
+        "script is docs/examples/verify_export.py in Lethe's sources). Compare the verifier "
+        "key with the one the operator published, not only with the one in this report:\n\n"
+        "```python\n",
+        kOfflineCheckPython,
+        "```\n\n"
+        "Keep `checkpoint` (or `lethectl audit checkpoint --out FILE`): later, `lethectl audit "
+        "verify --since FILE` proves that the log still contains everything it covered.\n");
+  }
 
   const Json& grid = rep.at("grid");
   absl::StrAppend(&md, "\n## Samples of the resulting model\n\n");

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/audit_tree.h"
 #include "common/db.h"
 #include "common/logging.h"
 #include "common/pg_array.h"
@@ -62,6 +63,7 @@ std::vector<AuditRecord> AppendAuditBatch(pqxx::work& tx, const std::vector<Audi
   if (entries.empty()) return records;
   pqxx::row head = tx.exec1("SELECT last_seq, last_hash FROM audit_head FOR UPDATE");
   int64_t seq = head[0].as<int64_t>();
+  const int64_t tree_size = seq;
   std::string prev = head[1].as<std::string>();
   std::string at = NowRfc3339();
   std::vector<std::string> seqs, ats, actors, actions, payloads, prevs, hashes;
@@ -88,16 +90,23 @@ std::vector<AuditRecord> AppendAuditBatch(pqxx::work& tx, const std::vector<Audi
     hashes.push_back(rec.hash);
     records.push_back(std::move(rec));
   }
+  // The Merkle tree grows with the chain: leaves and completed subtrees (common/audit_tree.h).
+  AuditTreeRows tree = ExtendAuditTree(tx, tree_size, hashes);
   tx.exec_params(
       "WITH ins AS ("
       "  INSERT INTO audit_log (seq, at, actor, action, request_id, payload, prev_hash, hash)"
       "  SELECT s::bigint, a::timestamptz, ac, act, r::uuid, p::jsonb, ph, h"
       "  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-      "              $7::text[], $8::text[]) AS u(s, a, ac, act, r, p, ph, h))"
+      "              $7::text[], $8::text[]) AS u(s, a, ac, act, r, p, ph, h)),"
+      "tree AS ("
+      "  INSERT INTO audit_tree (level, idx, hash)"
+      "  SELECT l::smallint, i::bigint, decode(h, 'hex')"
+      "  FROM unnest($11::text[], $12::text[], $13::text[]) AS t(l, i, h))"
       "UPDATE audit_head SET last_seq = $9, last_hash = $10",
       PgTextArray(seqs), PgTextArray(ats), PgTextArray(actors), PgTextArray(actions),
       PgTextArray(request_ids), PgTextArray(payloads), PgTextArray(prevs), PgTextArray(hashes),
-      records.back().seq, records.back().hash);
+      records.back().seq, records.back().hash, PgTextArray(tree.levels), PgTextArray(tree.indexes),
+      PgTextArray(tree.hashes_hex));
   return records;
 }
 
@@ -113,12 +122,15 @@ absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn) {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
     int64_t after = 0;
     std::string prev = kGenesisHash;
+    merkle::CompactRange tree;
     constexpr int kBatch = 5000;
     while (true) {
       pqxx::result rows = tx.exec_params(
-          absl::StrCat("SELECT seq, ", AuditTimestampSql("at"),
-                       ", actor, action, COALESCE(request_id::text, ''), payload::text, "
-                       "prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"),
+          absl::StrCat("SELECT a.seq, ", AuditTimestampSql("a.at"),
+                       ", a.actor, a.action, COALESCE(a.request_id::text, ''), a.payload::text, "
+                       "a.prev_hash, a.hash, COALESCE(encode(t.hash, 'hex'), '') FROM audit_log a"
+                       " LEFT JOIN audit_tree t ON t.level = 0 AND t.idx = a.seq - 1"
+                       " WHERE a.seq > $1 ORDER BY a.seq LIMIT $2"),
           after, kBatch);
       for (const auto& row : rows) {
         AuditRecord rec;
@@ -160,6 +172,13 @@ absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn) {
                                    "... does not match the recomputed hash ",
                                    expected.substr(0, 12), "... (the record was altered)"));
         }
+        const merkle::Hash leaf = AuditLeafHash(rec.hash);
+        if (row[8].as<std::string>() != merkle::ToHex(leaf)) {
+          return fail(rec.seq, absl::StrCat("record ", rec.seq,
+                                            ": its Merkle tree leaf is missing or does not "
+                                            "match its hash (the record was rewritten)"));
+        }
+        tree.Append(leaf);
         prev = rec.hash;
         out.head_hash = rec.hash;
         after = rec.seq;
@@ -176,6 +195,43 @@ absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn) {
                                       " are missing (the chain head says ", head_seq, ")")
                        : absl::StrCat("the chain head (seq ", head_seq,
                                       ") does not match the last record (seq ", after, ")");
+      return out;
+    }
+    // The stored subtrees must give the root the records give.
+    absl::StatusOr<merkle::Hash> stored_root = AuditTreeRoot(tx, after);
+    if (!stored_root.ok() || *stored_root != tree.Root()) {
+      out.ok = false;
+      out.first_bad_seq = after;
+      out.reason = stored_root.ok() ? "the Merkle tree's stored subtrees do not hash to the root "
+                                      "of the records (the tree was edited)"
+                                    : std::string(stored_root.status().message());
+      return out;
+    }
+    out.tree_root = merkle::ToHex(tree.Root());
+    // Every checkpoint this log signed must be a prefix of the tree: a checkpoint larger
+    // than the log means records were cut off; another root means history was rewritten.
+    for (const auto& row : tx.exec("SELECT min(id), tree_size, encode(root_hash, 'hex') FROM "
+                                   "audit_checkpoints GROUP BY tree_size, root_hash "
+                                   "ORDER BY tree_size DESC")) {
+      const int64_t size = row[1].as<int64_t>();
+      ++out.checkpoints_checked;
+      if (size > after) {
+        out.ok = false;
+        out.first_bad_seq = after + 1;
+        out.reason =
+            absl::StrCat("checkpoint ", row[0].as<int64_t>(), " signed a tree of ", size,
+                         " records but the log has ", after, ": records were removed from its end");
+        return out;
+      }
+      absl::StatusOr<merkle::Hash> root = AuditTreeRoot(tx, size);
+      if (!root.ok() || merkle::ToHex(*root) != row[2].as<std::string>()) {
+        out.ok = false;
+        out.first_bad_seq = size;
+        out.reason = absl::StrCat("checkpoint ", row[0].as<int64_t>(), " (tree size ", size,
+                                  ") does not match the tree: the log was rewritten after it "
+                                  "was signed");
+        return out;
+      }
     }
     return out;
   } catch (const std::exception& e) {

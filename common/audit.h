@@ -9,8 +9,9 @@
 // roll back together. Appenders lock the one-row audit_head table (FOR UPDATE), which
 // serialises them so seq order and prev_hash links agree; the lock is held until the
 // transaction ends, so write the audit records last, just before committing. Batches of
-// records cost the same two statements as one. Payloads carry no raw personal data
-// (subjects appear only as salted hashes).
+// records cost the same three statements as one. Each record is also a leaf of the
+// RFC 9162 Merkle tree (common/audit_tree.h), grown in the same statement. Payloads carry no raw
+// personal data (subjects appear only as salted hashes).
 #pragma once
 
 #include <cstdint>
@@ -65,10 +66,14 @@ struct AuditVerification {
   int64_t first_bad_seq = 0;  // 0 when ok
   std::string reason;
   std::string head_hash = kGenesisHash;
+  std::string tree_root;  // hex RFC 9162 root of all records, set when ok
+  int64_t checkpoints_checked = 0;
 };
 
-// Walks the whole chain in seq order (in batches), recomputes every hash, and checks that
-// the chain ends where audit_head says it does.
+// Walks the whole chain in seq order (in batches), recomputes every hash, checks each
+// record's Merkle leaf, that the chain ends where audit_head says it does, that the
+// stored subtrees hash to the root of the records and that every stored checkpoint is a
+// prefix of the tree (common/audit_tree.h).
 absl::StatusOr<AuditVerification> VerifyAuditChain(pqxx::connection& conn);
 
 // SQL expression rendering a timestamptz column exactly like AuditRecord::at.

@@ -51,6 +51,19 @@ ServerMetrics::ServerMetrics()
                              .Name("lethe_audit_chain_verified_timestamp_seconds")
                              .Help("Unix time of the last whole-chain audit verification.")
                              .Register(*registry_)),
+      checkpoint_age_(prometheus::BuildGauge()
+                          .Name("lethe_audit_checkpoint_age_seconds")
+                          .Help("Age of the newest signed audit checkpoint in seconds.")
+                          .Register(*registry_)),
+      checkpoint_size_(prometheus::BuildGauge()
+                           .Name("lethe_audit_checkpoint_tree_size")
+                           .Help("Records covered by the newest signed audit checkpoint.")
+                           .Register(*registry_)),
+      checkpoints_(prometheus::BuildCounter()
+                       .Name("lethe_audit_checkpoints_total")
+                       .Help("Audit checkpoints by result: signed, refused (the tree no "
+                             "longer extends the newest checkpoint) or error.")
+                       .Register(*registry_)),
       submit_batch_size_(
           prometheus::BuildHistogram()
               .Name("lethe_submit_batch_size")
@@ -99,6 +112,15 @@ void ServerMetrics::SetQueueOldestAge(double seconds) { queue_oldest_age_.Set(se
 void ServerMetrics::SetAuditVerification(bool valid, double unix_seconds) {
   audit_valid_.Add({}).Set(valid ? 1.0 : 0.0);
   audit_verified_at_.Add({}).Set(unix_seconds);
+}
+
+void ServerMetrics::SetAuditCheckpoint(double age_seconds, int64_t tree_size) {
+  checkpoint_age_.Add({}).Set(age_seconds);
+  checkpoint_size_.Add({}).Set(double(tree_size));
+}
+
+void ServerMetrics::CountAuditCheckpoint(const std::string& result) {
+  checkpoints_.Add({{"result", result}}).Increment();
 }
 
 void ServerMetrics::RecordSubmitBatch(int64_t submits, double seconds) {

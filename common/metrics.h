@@ -44,6 +44,13 @@ class ServerMetrics {
   // lethe_audit_chain_valid (1/0) and lethe_audit_chain_verified_timestamp_seconds, set
   // only once a whole-chain verification has finished (no false alarm at start).
   void SetAuditVerification(bool valid, double unix_seconds);
+  // The newest signed audit checkpoint (set only once one exists, so a server without a
+  // signing key exports neither): lethe_audit_checkpoint_age_seconds and
+  // lethe_audit_checkpoint_tree_size.
+  void SetAuditCheckpoint(double age_seconds, int64_t tree_size);
+  // lethe_audit_checkpoints_total{result}: checkpoints signed ("signed") or refused because
+  // the tree no longer extends the newest one ("refused"), and failures ("error").
+  void CountAuditCheckpoint(const std::string& result);
   // One group-commit transaction of `submits` forget requests:
   // lethe_submit_batch_size and lethe_submit_commit_duration_seconds.
   void RecordSubmitBatch(int64_t submits, double seconds);
@@ -59,6 +66,9 @@ class ServerMetrics {
   prometheus::Gauge& queue_oldest_age_;
   prometheus::Family<prometheus::Gauge>& audit_valid_;
   prometheus::Family<prometheus::Gauge>& audit_verified_at_;
+  prometheus::Family<prometheus::Gauge>& checkpoint_age_;
+  prometheus::Family<prometheus::Gauge>& checkpoint_size_;
+  prometheus::Family<prometheus::Counter>& checkpoints_;
   prometheus::Histogram& submit_batch_size_;
   prometheus::Histogram& submit_commit_duration_;
 

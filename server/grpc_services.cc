@@ -220,6 +220,38 @@ grpc::Status AuditGrpc::VerifyAuditChain(grpc::ServerContext* ctx,
   });
 }
 
+grpc::Status AuditGrpc::GetAuditCheckpoint(grpc::ServerContext* ctx,
+                                           const pb::GetAuditCheckpointRequest*,
+                                           pb::AuditCheckpoint* resp) {
+  return runner_->Run("GetAuditCheckpoint", ctx, [&](const CallContext& call) {
+    return Assign(service_->Checkpoint(call), resp);
+  });
+}
+
+grpc::Status AuditGrpc::ListAuditPublicKeys(grpc::ServerContext* ctx,
+                                            const pb::ListAuditPublicKeysRequest*,
+                                            pb::ListAuditPublicKeysResponse* resp) {
+  return runner_->Run("ListAuditPublicKeys", ctx, [&](const CallContext& call) {
+    return Assign(service_->PublicKeys(call), resp);
+  });
+}
+
+grpc::Status AuditGrpc::GetAuditInclusionProof(grpc::ServerContext* ctx,
+                                               const pb::GetAuditInclusionProofRequest* req,
+                                               pb::AuditInclusionProof* resp) {
+  return runner_->Run("GetAuditInclusionProof", ctx, [&](const CallContext& call) {
+    return Assign(service_->InclusionProof(call, *req), resp);
+  });
+}
+
+grpc::Status AuditGrpc::GetAuditConsistencyProof(grpc::ServerContext* ctx,
+                                                 const pb::GetAuditConsistencyProofRequest* req,
+                                                 pb::AuditConsistencyProof* resp) {
+  return runner_->Run("GetAuditConsistencyProof", ctx, [&](const CallContext& call) {
+    return Assign(service_->ConsistencyProof(call, *req), resp);
+  });
+}
+
 grpc::Status TokensGrpc::CreateToken(grpc::ServerContext* ctx, const pb::CreateTokenRequest* req,
                                      pb::CreateTokenResponse* resp) {
   return runner_->Run("CreateToken", ctx, [&](const CallContext& call) {

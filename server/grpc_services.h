@@ -100,6 +100,18 @@ class AuditGrpc final : public lethe::v1::Audit::Service {
   grpc::Status VerifyAuditChain(grpc::ServerContext* ctx,
                                 const lethe::v1::VerifyAuditChainRequest* req,
                                 lethe::v1::VerifyAuditChainResponse* resp) override;
+  grpc::Status GetAuditCheckpoint(grpc::ServerContext* ctx,
+                                  const lethe::v1::GetAuditCheckpointRequest* req,
+                                  lethe::v1::AuditCheckpoint* resp) override;
+  grpc::Status ListAuditPublicKeys(grpc::ServerContext* ctx,
+                                   const lethe::v1::ListAuditPublicKeysRequest* req,
+                                   lethe::v1::ListAuditPublicKeysResponse* resp) override;
+  grpc::Status GetAuditInclusionProof(grpc::ServerContext* ctx,
+                                      const lethe::v1::GetAuditInclusionProofRequest* req,
+                                      lethe::v1::AuditInclusionProof* resp) override;
+  grpc::Status GetAuditConsistencyProof(grpc::ServerContext* ctx,
+                                        const lethe::v1::GetAuditConsistencyProofRequest* req,
+                                        lethe::v1::AuditConsistencyProof* resp) override;
 
  private:
   RpcRunner* runner_;

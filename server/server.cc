@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/audit.h"
 #include "common/auth.h"
 #include "common/migrations.h"
@@ -113,7 +114,20 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
   s->requests_ = std::make_unique<RequestService>(s->db_.get(), s->catalog_.get(), s->writer_.get(),
                                                   log, config.limits, salt);
   s->models_ = std::make_unique<ModelService>(s->db_.get(), s->store_.get(), log);
-  s->audit_ = std::make_unique<AuditService>(s->db_.get());
+  {
+    AuditCheckpointer::Options o;
+    o.origin = config.audit_log_origin;
+    o.signing_key_path = config.audit_signing_key;
+    for (absl::string_view path :
+         absl::StrSplit(config.audit_verify_keys, ',', absl::SkipEmpty())) {
+      o.verify_key_paths.emplace_back(path);
+    }
+    o.interval_s = config.audit_checkpoint_s;
+    o.poll_s = config.audit_checkpoint_poll_s;
+    ASSIGN_OR_RETURN(s->checkpointer_,
+                     AuditCheckpointer::Create(s->db_.get(), std::move(o), s->metrics_.get(), log));
+  }
+  s->audit_ = std::make_unique<AuditService>(s->db_.get(), s->checkpointer_.get());
   s->tokens_ = std::make_unique<TokenService>(s->db_.get(), s->auth_.get(), log);
   s->runner_ = std::make_unique<RpcRunner>(s->auth_.get(), s->metrics_.get(), log);
   s->unlearning_grpc_ = std::make_unique<UnlearningGrpc>(
@@ -156,6 +170,7 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
   }
   s->grpc_->GetHealthCheckService()->SetServingStatus(true);
   s->gauges_ = std::thread([srv = s.get()] { srv->RefreshGauges(); });
+  s->checkpointer_->Start();
   log->Info("lethe-server started", {{"listen", config.listen},
                                      {"port", int64_t(s->port_)},
                                      {"metrics_listen", config.metrics_listen},
@@ -233,6 +248,7 @@ void LetheServer::Shutdown() {
                     std::chrono::seconds(config_.shutdown_grace_s));
   }
   if (writer_) writer_->Stop();
+  if (checkpointer_) checkpointer_->Stop();
   if (gauges_.joinable()) gauges_.join();
   exposer_.reset();
   log_->Info("lethe-server stopped");

@@ -18,6 +18,7 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/model_store.h"
+#include "server/audit_checkpointer.h"
 #include "server/audit_service.h"
 #include "server/authenticator.h"
 #include "server/grpc_services.h"
@@ -65,6 +66,7 @@ class LetheServer {
   std::unique_ptr<SubmitWriter> writer_;
   std::unique_ptr<RequestService> requests_;
   std::unique_ptr<ModelService> models_;
+  std::unique_ptr<AuditCheckpointer> checkpointer_;
   std::unique_ptr<AuditService> audit_;
   std::unique_ptr<TokenService> tokens_;
   std::unique_ptr<RpcRunner> runner_;

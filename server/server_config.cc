@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/signed_note.h"
 
 namespace lethe {
 
@@ -55,6 +56,20 @@ void ServerConfig::RegisterFlags(FlagSet& f) {
            "refresh interval of the database-derived gauges");
   f.AddInt("audit-verify-s", "LETHE_AUDIT_VERIFY_S", &audit_verify_s,
            "how often the whole audit chain is re-verified for lethe_audit_chain_valid");
+  f.AddString("audit-signing-key", "LETHE_AUDIT_SIGNING_KEY", &audit_signing_key,
+              "Ed25519 private key (PEM, `openssl genpkey -algorithm ed25519`) that signs audit "
+              "checkpoints; empty: no checkpoints (GetAuditCheckpoint fails)");
+  f.AddString("audit-verify-keys", "LETHE_AUDIT_VERIFY_KEYS", &audit_verify_keys,
+              "comma-separated files of further public keys whose checkpoints verify (earlier "
+              "signing keys after a rotation): PEM public keys or verifier-key lines");
+  f.AddString("audit-log-origin", "LETHE_AUDIT_LOG_ORIGIN", &audit_log_origin,
+              "name of the audit log in its checkpoints and of its signing key (e.g. "
+              "lethe.example.org/audit; no spaces, no '+')");
+  f.AddInt("audit-checkpoint-s", "LETHE_AUDIT_CHECKPOINT_S", &audit_checkpoint_s,
+           "sign an audit checkpoint at least this often, even when the log did not grow");
+  f.AddInt("audit-checkpoint-poll-s", "LETHE_AUDIT_CHECKPOINT_POLL_S", &audit_checkpoint_poll_s,
+           "how often to look for requests that finished since the last checkpoint (each one "
+           "gets a checkpoint that covers it)");
   f.AddInt("shutdown-grace-s", "LETHE_SHUTDOWN_GRACE_S", &shutdown_grace_s,
            "on SIGTERM/SIGINT, how long in-flight calls may finish");
   f.AddString("log-level", "LETHE_LOG_LEVEL", &log_level, "debug, info, warn or error");
@@ -97,12 +112,18 @@ absl::Status ServerConfig::Validate() const {
       {"--watch-poll-ms", watch_poll_ms, 10, 60000},
       {"--gauge-refresh-s", gauge_refresh_s, 1, 3600},
       {"--audit-verify-s", audit_verify_s, 1, 7 * 86400},
+      {"--audit-checkpoint-s", audit_checkpoint_s, 1, 7 * 86400},
+      {"--audit-checkpoint-poll-s", audit_checkpoint_poll_s, 1, 3600},
       {"--shutdown-grace-s", shutdown_grace_s, 0, 3600},
   };
   for (const Range& r : ranges) {
     if (r.value < r.min || r.value > r.max) {
       return bad(absl::StrCat(r.flag, " ", r.value, " is outside [", r.min, ", ", r.max, "]"));
     }
+  }
+  if (!IsValidKeyName(audit_log_origin)) {
+    return bad(absl::StrCat("--audit-log-origin \"", audit_log_origin,
+                            "\" must be 1-200 printable ASCII characters without spaces or '+'"));
   }
   if (!subject_salt.empty() && subject_salt.size() < 16) {
     return bad("--subject-salt must be at least 16 characters");

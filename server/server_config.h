@@ -48,7 +48,13 @@ struct ServerConfig {
   int64_t watch_poll_ms = 500;     // WatchForgetRequest polling interval
   int64_t gauge_refresh_s = 15;    // DB-derived gauges
   int64_t audit_verify_s = 3600;   // periodic whole-chain verification
-  int64_t shutdown_grace_s = 10;   // drain in-flight RPCs for at most this long
+  // Audit transparency log (docs/operator-guide.md "Audit transparency log").
+  std::string audit_signing_key;                 // Ed25519 private key (PEM); "" = no checkpoints
+  std::string audit_verify_keys;                 // comma-separated files of extra public keys
+  std::string audit_log_origin = "lethe-audit";  // checkpoint origin line and key name
+  int64_t audit_checkpoint_s = 3600;             // sign a checkpoint at least this often
+  int64_t audit_checkpoint_poll_s = 5;           // look for finished requests this often
+  int64_t shutdown_grace_s = 10;                 // drain in-flight RPCs for at most this long
   int64_t download_chunk_bytes = 1 << 20;
   std::string log_level = "info";
 

@@ -22,13 +22,14 @@ TEST(MigrationsTest, ApplyOnAnEmptyDatabaseAndAreNoOpsTheSecondTime) {
                        &out),
             0)
       << out;
-  EXPECT_NE(out.find("1 applied, 0 already applied"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 applied, 0 already applied"), std::string::npos) << out;
   std::string tables = db.Query(
       "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables "
       "WHERE table_schema = 'public'");
   for (const char* t :
-       {"api_tokens", "audit_head", "audit_log", "dataset_items", "forget_requests", "job_requests",
-        "jobs", "model_versions", "models", "request_items", "schema_migrations", "tombstones"}) {
+       {"api_tokens", "audit_checkpoints", "audit_head", "audit_log", "audit_tree", "dataset_items",
+        "forget_requests", "job_requests", "jobs", "model_versions", "models", "request_items",
+        "schema_migrations", "tombstones"}) {
     EXPECT_NE(tables.find(t), std::string::npos) << t << " missing from " << tables;
   }
   ASSERT_EQ(RunCommand({ServerBinary(), "migrate", "--database-url=" + db.url(),
@@ -36,8 +37,8 @@ TEST(MigrationsTest, ApplyOnAnEmptyDatabaseAndAreNoOpsTheSecondTime) {
                        &out),
             0)
       << out;
-  EXPECT_NE(out.find("0 applied, 1 already applied"), std::string::npos) << out;
-  EXPECT_EQ(db.Query("SELECT count(*) FROM schema_migrations"), "1");
+  EXPECT_NE(out.find("0 applied, 2 already applied"), std::string::npos) << out;
+  EXPECT_EQ(db.Query("SELECT count(*) FROM schema_migrations"), "2");
 
   // A migration edited after it was applied is refused, not skipped.
   db.Exec("UPDATE schema_migrations SET sha256 = repeat('0', 64) WHERE version = 1");

@@ -81,8 +81,11 @@ mkdir -p "$tmp/state" "$tmp/models"
 # --- lethe-server
 server_metrics=$(free_port)
 : >"$tmp/server.out"  # exists before the poll below reads it
+# With an audit signing key, so the checkpoint metrics the alerts use are exported.
+openssl genpkey -algorithm ed25519 -out "$tmp/audit-signing.pem" 2>/dev/null
 "$server" --insecure --listen=127.0.0.1:0 --metrics-listen="127.0.0.1:$server_metrics" \
   --database-url="$url" --state-dir="$tmp/state" --model-store="$tmp/models" \
+  --audit-signing-key="$tmp/audit-signing.pem" \
   --gauge-refresh-s=1 --log-level=warn >"$tmp/server.out" 2>"$tmp/server.log" &
 server_pid=$!
 pids+=("$server_pid")

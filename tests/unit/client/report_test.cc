@@ -1,7 +1,12 @@
 #include "client/report.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
+#include "common/merkle.h"
+#include "common/signed_note.h"
+#include "common/tlog_checkpoint.h"
 #include "engine/base/sha256.h"
 
 namespace lethe::cli {
@@ -178,6 +183,120 @@ TEST(ReportTest, FailedRequestWithoutVersion) {
   EXPECT_TRUE(rep.at("model").at("result_version").is_null());
   EXPECT_NE(RenderReportMarkdown(rep).find("destination not reached after 2000"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace lethe::cli
+
+// Transparency evidence: a signed checkpoint over a small tree that holds the request's
+// records, and one inclusion proof per record, as the server would give them.
+namespace lethe::cli {
+namespace {
+
+std::string NewKeyPem() {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, size_t(len));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+struct Evidence {
+  ReportInputs in;
+  NoteSigner signer;
+};
+
+// Records 1..6 of a log of 9; the request owns records 2, 4 and 5.
+Evidence Build() {
+  std::vector<lethe::v1::AuditRecord> all;
+  std::string prev(64, '0');
+  for (int64_t seq = 1; seq <= 9; ++seq) {
+    all.push_back(Record(seq, prev, "request.received", "{\"n\": " + std::to_string(seq) + "}"));
+    prev = all.back().hash();
+  }
+  std::vector<merkle::Hash> leaves;
+  merkle::NodeMap nodes;
+  merkle::CompactRange range;
+  for (const auto& r : all) {
+    range.Append(merkle::HashLeaf(r.hash()),
+                 [&](const merkle::NodeId& id, const merkle::Hash& h) { nodes[id] = h; });
+  }
+  Evidence e{ReportInputs(), *NoteSigner::FromPrivateKeyPem("test/audit", NewKeyPem())};
+  TlogCheckpoint cp{"test/audit", 9, range.Root(), "2026-01-01T00:00:00Z"};
+  lethe::v1::AuditCheckpoint pb;
+  pb.set_note(*e.signer.Sign(FormatCheckpointText(cp)));
+  pb.set_tree_size(9);
+  e.in.checkpoint = pb;
+  lethe::v1::AuditPublicKey key;
+  key.set_verifier_key(e.signer.verifier().VerifierKey());
+  e.in.keys.push_back(key);
+  for (int64_t seq : {2, 4, 5}) {
+    e.in.records.push_back(all[size_t(seq - 1)]);
+    lethe::v1::AuditInclusionProof p;
+    p.set_seq(seq);
+    p.set_leaf_index(seq - 1);
+    p.set_tree_size(9);
+    const std::vector<merkle::Hash> hashes =
+        *merkle::RangeHashes(nodes, merkle::InclusionProofRanges(seq - 1, 9));
+    for (const merkle::Hash& h : hashes) {
+      p.add_hashes(merkle::ToHex(h));
+    }
+    e.in.proofs.push_back(p);
+  }
+  return e;
+}
+
+TEST(ReportTransparencyTest, ProofsOfTheRequestsRecordsVerifyAgainstTheSignedCheckpoint) {
+  Evidence e = Build();
+  Json report = BuildReport(e.in);
+  const Json& t = report.at("audit").at("transparency");
+  EXPECT_TRUE(t.GetBool("checkpoint_signature_verified", false)) << t.Dump(2);
+  EXPECT_TRUE(t.GetBool("all_proofs_verified", false)) << t.Dump(2);
+  EXPECT_EQ(t.GetInt("tree_size", 0), 9);
+  EXPECT_EQ(t.at("inclusion_proofs").elements().size(), 3u);
+  std::string md = RenderReportMarkdown(report);
+  EXPECT_NE(md.find("all verified"), std::string::npos);
+  EXPECT_NE(md.find("Ed25519PublicKey"), std::string::npos);  // the offline check
+}
+
+TEST(ReportTransparencyTest, AForeignProofAnAlteredRecordOrAnUnknownKeyFails) {
+  {
+    Evidence e = Build();
+    *e.in.proofs[1].mutable_hashes(0) = std::string(64, 'a');  // proof of record 4 altered
+    const Json t = BuildReport(e.in).at("audit").at("transparency");
+    EXPECT_FALSE(t.GetBool("all_proofs_verified", true));
+    EXPECT_FALSE(t.at("inclusion_proofs").elements()[1].GetBool("verified", true));
+    EXPECT_TRUE(t.at("inclusion_proofs").elements()[0].GetBool("verified", false));
+  }
+  {
+    Evidence e = Build();
+    e.in.proofs[0] = e.in.proofs[1];  // record 4's proof offered for record 2
+    EXPECT_FALSE(
+        BuildReport(e.in).at("audit").at("transparency").GetBool("all_proofs_verified", true));
+  }
+  {
+    Evidence e = Build();
+    e.in.records[2].set_hash(std::string(64, 'b'));  // not the record the tree holds
+    std::string error;
+    CheckpointCheck cp =
+        CheckCheckpointNote(e.in.checkpoint->note(), {e.in.keys[0].verifier_key()});
+    ASSERT_TRUE(cp.ok) << cp.error;
+    EXPECT_FALSE(CheckInclusion(e.in.records[2], e.in.proofs[2], cp, &error));
+    EXPECT_NE(error.find("not in the signed checkpoint"), std::string::npos) << error;
+  }
+  {
+    Evidence e = Build();
+    NoteSigner other = *NoteSigner::FromPrivateKeyPem("test/audit", NewKeyPem());
+    e.in.keys[0].set_verifier_key(other.verifier().VerifierKey());
+    const Json t = BuildReport(e.in).at("audit").at("transparency");
+    EXPECT_FALSE(t.GetBool("checkpoint_signature_verified", true));
+    EXPECT_NE(t.GetString("checkpoint_error", "").find("unknown key"), std::string::npos);
+    EXPECT_FALSE(t.GetBool("all_proofs_verified", true));
+  }
 }
 
 }  // namespace

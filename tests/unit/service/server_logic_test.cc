@@ -184,6 +184,21 @@ TEST(ServerConfigTest, ValidateTable) {
          c.log_level = "loud";
        },
        "--log-level"},
+      {[](ServerConfig& c) {
+         c.insecure = true;
+         c.audit_log_origin = "my audit";
+       },
+       "--audit-log-origin \"my audit\" must be"},
+      {[](ServerConfig& c) {
+         c.insecure = true;
+         c.audit_checkpoint_s = 0;
+       },
+       "--audit-checkpoint-s 0 is outside"},
+      {[](ServerConfig& c) {
+         c.insecure = true;
+         c.audit_log_origin = "lethe.example.org/audit";
+       },
+       ""},
   };
   for (const Case& c : cases) {
     ServerConfig cfg;
@@ -214,6 +229,14 @@ TEST(MetricsTest, DefinesTheDocumentedNames) {
   EXPECT_NE(out.find("lethe_forget_requests{state=\"queued\"} 3"), std::string::npos);
   EXPECT_NE(out.find("lethe_forget_requests{state=\"failed\"} 0"), std::string::npos);
   EXPECT_NE(out.find("lethe_forget_requests_overdue 2"), std::string::npos);
+  // No checkpoint yet: no age (an alert on it must not fire on a server without a key).
+  EXPECT_EQ(out.find("lethe_audit_checkpoint_age_seconds "), std::string::npos);
+  m.SetAuditCheckpoint(12.5, 1000);
+  m.CountAuditCheckpoint("refused");
+  out = text.Serialize(m.registry()->Collect());
+  EXPECT_NE(out.find("lethe_audit_checkpoint_age_seconds 12.5"), std::string::npos) << out;
+  EXPECT_NE(out.find("lethe_audit_checkpoint_tree_size 1000"), std::string::npos);
+  EXPECT_NE(out.find("lethe_audit_checkpoints_total{result=\"refused\"} 1"), std::string::npos);
 }
 
 TEST(ModelStoreTest, PutVerifiesHashesAndIsAtomicAndIdempotent) {
