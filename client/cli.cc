@@ -25,7 +25,8 @@ std::string GeneralHelp(const std::vector<CommandDef>& commands) {
                   "exit status: 0 ok, 1 other error, 2 usage or invalid argument, 3 not found, "
                   "4 permission denied or unauthenticated, 5 conflict (already exists, failed "
                   "precondition), 6 unavailable or deadline exceeded (retry), 7 audit chain "
-                  "broken, 10 watched request failed, 11 watched request cancelled\n"
+                  "broken, 8 integrity (a file does not match its recorded SHA-256; nothing "
+                  "is kept), 10 watched request failed, 11 watched request cancelled\n"
                   "\n'lethectl COMMAND --help' describes a command.\n");
   return out;
 }

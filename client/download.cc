@@ -1,6 +1,7 @@
 #include "client/download.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -112,6 +113,36 @@ absl::Status DownloadWriter::AcceptChunk(const lethe::v1::DownloadChunk& chunk) 
   }
   files_[current_name_] = {current_name_, final_path, current_size_, got};
   current_name_.clear();
+  return absl::OkStatus();
+}
+
+DownloadDir::~DownloadDir() {
+  if (keep_ || dir_.empty()) return;
+  std::error_code ec;
+  if (writer_ != nullptr) {
+    for (const auto& [name, file] : writer_->files()) std::filesystem::remove(file.path, ec);
+  }
+  if (!created_root_.empty()) std::filesystem::remove_all(created_root_, ec);
+}
+
+absl::Status DownloadDir::Create(const std::string& dir) {
+  dir_ = dir;
+  std::error_code ec;
+  std::filesystem::path path = std::filesystem::absolute(dir, ec).lexically_normal();
+  if (ec) return absl::InternalError(absl::StrCat("cannot resolve ", dir, ": ", ec.message()));
+  if (!path.has_filename()) path = path.parent_path();  // "a/b/" names "a/b"
+  // The topmost missing ancestor is what a failed download must remove.
+  for (std::filesystem::path p = path; !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    if (std::filesystem::exists(p, ec)) break;
+    created_root_ = p.string();
+  }
+  try {
+    MakeDirs(dir);
+  } catch (const lethe::Error& e) {
+    created_root_.clear();
+    dir_.clear();
+    return absl::InternalError(e.what());
+  }
   return absl::OkStatus();
 }
 

@@ -63,6 +63,31 @@ class DownloadWriter {
   std::map<std::string, DownloadedFile> files_;
 };
 
+// The directory a download writes into. Create() makes it (and missing parents) and
+// remembers the topmost directory it had to create; unless Keep() is called, destruction
+// removes the files the download completed and every directory Create() made, so a failed
+// download leaves no partial folder behind (a directory that already existed keeps its
+// other contents).
+class DownloadDir {
+ public:
+  DownloadDir() = default;
+  ~DownloadDir();
+  DownloadDir(const DownloadDir&) = delete;
+  DownloadDir& operator=(const DownloadDir&) = delete;
+
+  // INTERNAL when the directory cannot be made.
+  absl::Status Create(const std::string& dir);
+  // Files to remove if the download fails (the writer's completed files).
+  void Track(const DownloadWriter& writer) { writer_ = &writer; }
+  void Keep() { keep_ = true; }
+
+ private:
+  std::string dir_;
+  std::string created_root_;  // "" when `dir_` existed
+  const DownloadWriter* writer_ = nullptr;
+  bool keep_ = false;
+};
+
 // A plain file name: non-empty, no '/', not "." or "..", no control characters.
 bool IsSafeFileName(const std::string& name);
 

@@ -99,34 +99,55 @@ int ExitCodeForStatus(grpc::StatusCode code) {
     case grpc::StatusCode::DEADLINE_EXCEEDED:
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return kExitUnavailable;
+    case grpc::StatusCode::DATA_LOSS:
+      return kExitIntegrity;
     default:
       return kExitFailure;
   }
 }
 
-std::optional<lethe::v1::ErrorDetail> ParseErrorDetail(const std::string& details) {
+std::optional<google::rpc::ErrorInfo> ParseErrorDetail(const std::string& details) {
   if (details.empty()) return std::nullopt;
-  lethe::v1::ErrorDetail detail;
-  if (detail.ParseFromString(details) && detail.domain() == "lethe.v1") return detail;
   // google.rpc.Status { int32 code = 1; string message = 2; repeated Any details = 3; }
   // with Any { string type_url = 1; bytes value = 2; }.
   std::vector<std::string> anys;
-  if (!ReadBytesFields(details, 3, &anys)) return std::nullopt;
-  for (const std::string& any : anys) {
-    std::vector<std::string> type_url, value;
-    if (!ReadBytesFields(any, 1, &type_url) || !ReadBytesFields(any, 2, &value)) continue;
-    if (type_url.empty() || !absl::EndsWith(type_url.back(), "/lethe.v1.ErrorDetail")) continue;
-    lethe::v1::ErrorDetail inner;
-    if (inner.ParseFromString(value.empty() ? std::string() : value.back())) return inner;
+  if (ReadBytesFields(details, 3, &anys)) {
+    for (const std::string& any : anys) {
+      std::vector<std::string> type_url, value;
+      if (!ReadBytesFields(any, 1, &type_url) || !ReadBytesFields(any, 2, &value)) continue;
+      if (type_url.empty()) continue;
+      // ErrorInfo and the older lethe.v1.ErrorDetail share their field numbers and types.
+      if (!absl::EndsWith(type_url.back(), "/google.rpc.ErrorInfo") &&
+          !absl::EndsWith(type_url.back(), "/lethe.v1.ErrorDetail")) {
+        continue;
+      }
+      google::rpc::ErrorInfo info;
+      if (info.ParseFromString(value.empty() ? std::string() : value.back()) &&
+          !info.reason().empty()) {
+        return info;
+      }
+    }
   }
+  google::rpc::ErrorInfo legacy;  // a bare lethe.v1.ErrorDetail
+  if (legacy.ParseFromString(details) && legacy.domain() == "lethe.v1") return legacy;
   return std::nullopt;
+}
+
+bool CallNeverReachedServer(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
+  // gRPC's load-balancing policies fail a call with these messages when no subchannel
+  // could connect; nothing of the call was written to any server.
+  const std::string& m = status.error_message();
+  return absl::StrContains(m, "failed to connect to all addresses") ||
+         absl::StrContains(m, "DNS resolution failed") ||
+         absl::StartsWith(m, "empty address list") || absl::StrContains(m, "Connection refused");
 }
 
 std::string FormatRpcError(const grpc::Status& status) {
   std::string line = StatusCodeName(status.error_code());
   std::string message = OneLine(status.error_message());
   if (!message.empty()) absl::StrAppend(&line, ": ", message);
-  std::optional<lethe::v1::ErrorDetail> detail = ParseErrorDetail(status.error_details());
+  std::optional<google::rpc::ErrorInfo> detail = ParseErrorDetail(status.error_details());
   if (detail && !detail->reason().empty()) {
     absl::StrAppend(&line, " [reason=", detail->reason());
     // Sorted, so the line is the same on every run.

@@ -34,7 +34,8 @@ struct DbOptions {
   std::string application_name = "lethe";
 };
 
-// `url` with connect_timeout and application_name added unless already present.
+// `url` with connect_timeout, application_name and TCP keepalive / user-timeout settings
+// added unless already present.
 std::string ConninfoWithDefaults(const std::string& url, int connect_timeout_s,
                                  const std::string& application_name);
 

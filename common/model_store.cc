@@ -14,6 +14,7 @@
 #include "common/auth.h"
 #include "common/checkpoint_manifest.h"
 #include "common/dataset_manifest.h"
+#include "common/errors.h"
 #include "common/validation.h"
 #include "engine/base/file_util.h"
 #include "engine/base/sha256.h"
@@ -151,9 +152,12 @@ absl::StatusOr<std::string> DirectoryModelStore::PutVersion(
     auto got = CopyAndHash(*env_, JoinPath(source_dir, name), JoinPath(tmp_dir, name));
     if (!got.ok()) return fail(got.status());
     if (*got != expected) {
-      return fail(absl::FailedPreconditionError(absl::StrCat(
-          "model store: ", JoinPath(source_dir, name), " has SHA-256 ", got->substr(0, 16),
-          "..., but the manifest says ", expected.substr(0, 16), "...")));
+      return fail(
+          MakeError(absl::StatusCode::kFailedPrecondition, "CHECKSUM_MISMATCH",
+                    absl::StrCat("model store: ", JoinPath(source_dir, name), " has SHA-256 ",
+                                 got->substr(0, 16), "..., but the manifest says ",
+                                 expected.substr(0, 16), "..."),
+                    {{"file", name}, {"expected_sha256", expected}, {"actual_sha256", *got}}));
     }
   }
   if (absl::Status s = env_->SyncDir(tmp_dir); !s.ok()) return fail(s);
@@ -235,6 +239,41 @@ absl::Status DirectoryModelStore::RemoveVersion(const std::string& key) {
   auto dir = PathOf(key, "");
   if (!dir.ok()) return dir.status();
   return env_->RemoveAll(*dir);
+}
+
+absl::StatusOr<std::vector<StoreEntry>> DirectoryModelStore::ListEntries() const {
+  std::vector<StoreEntry> out;
+  std::error_code ec;
+  const auto now = std::filesystem::file_time_type::clock::now();
+  std::filesystem::directory_iterator models(root_, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("model store: cannot list ", root_));
+  for (const auto& model : models) {
+    if (!model.is_directory(ec)) continue;
+    std::string model_name = model.path().filename().string();
+    std::filesystem::directory_iterator versions(model.path(), ec);
+    if (ec) continue;
+    for (const auto& v : versions) {
+      if (!v.is_directory(ec)) continue;
+      auto mtime = v.last_write_time(ec);
+      if (ec) continue;
+      std::string name = v.path().filename().string();
+      StoreEntry e;
+      e.key = model_name + "/" + name;
+      e.temporary = name.rfind(kTempPrefix, 0) == 0;
+      e.age_seconds = std::chrono::duration<double>(now - mtime).count();
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+absl::Status DirectoryModelStore::RemoveEntry(const StoreEntry& entry) {
+  size_t slash = entry.key.find('/');
+  if (slash == std::string::npos || !ValidKeyPart(entry.key.substr(0, slash)) ||
+      !ValidKeyPart(entry.key.substr(slash + 1))) {
+    return absl::InvalidArgumentError(absl::StrCat("bad model store key \"", entry.key, "\""));
+  }
+  return env_->RemoveAll(JoinPath(root_, entry.key));
 }
 
 }  // namespace lethe

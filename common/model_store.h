@@ -8,11 +8,20 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/model_store_env.h"
 
 namespace lethe {
+
+// One directory-like entry of the store, for finding orphans: a version (`key`
+// "<model>/<digest>") or a temporary left by an interrupted write (`temporary`).
+struct StoreEntry {
+  std::string key;
+  bool temporary = false;
+  double age_seconds = 0;  // since it was last modified
+};
 
 class ModelStore {
  public:
@@ -38,6 +47,10 @@ class ModelStore {
   virtual absl::StatusOr<std::string> LocalDirectory(const std::string& key) const = 0;
   // Deletes the version's files (purge).
   virtual absl::Status RemoveVersion(const std::string& key) = 0;
+  // Every version and temporary in the store, whether or not the database knows it.
+  virtual absl::StatusOr<std::vector<StoreEntry>> ListEntries() const = 0;
+  // Deletes an entry returned by ListEntries() (a version or a temporary).
+  virtual absl::Status RemoveEntry(const StoreEntry& entry) = 0;
 };
 
 // Files under ROOT/<model>/<digest>/. Writes go to a temporary sibling directory
@@ -62,6 +75,8 @@ class DirectoryModelStore : public ModelStore {
                                         const std::string& name) const override;
   absl::StatusOr<std::string> LocalDirectory(const std::string& key) const override;
   absl::Status RemoveVersion(const std::string& key) override;
+  absl::StatusOr<std::vector<StoreEntry>> ListEntries() const override;
+  absl::Status RemoveEntry(const StoreEntry& entry) override;
 
   const std::string& root() const { return root_; }
 

@@ -164,29 +164,11 @@ grpc::Status ModelsGrpc::DownloadModelVersion(grpc::ServerContext* ctx,
                                               grpc::ServerWriter<pb::DownloadChunk>* writer) {
   return runner_->Run("DownloadModelVersion", ctx, [&](const CallContext& call) -> absl::Status {
     ASSIGN_OR_RETURN(VersionFiles v, service_->ResolveForDownload(call, *req));
-    ModelStore* store = service_->store();
-    for (const auto& [name, sha] : v.files) {
-      ASSIGN_OR_RETURN(int64_t size, store->FileSize(v.uri, name));
-      int64_t offset = 0;
-      do {
-        if (ctx->IsCancelled()) return absl::CancelledError("client cancelled the download");
-        ASSIGN_OR_RETURN(std::string data, store->ReadChunk(v.uri, name, offset, chunk_bytes_));
-        pb::DownloadChunk chunk;
-        chunk.set_version_id(v.id);
-        chunk.set_version_sha256(v.sha256);
-        chunk.set_file_name(name);
-        chunk.set_file_size(size);
-        chunk.set_file_sha256(sha);
-        chunk.set_offset(offset);
-        offset += int64_t(data.size());
-        chunk.set_last(offset >= size || data.empty());
-        bool last = chunk.last();
-        *chunk.mutable_data() = std::move(data);
-        if (!writer->Write(chunk)) return absl::CancelledError("client went away");
-        if (last) break;
-      } while (true);
-    }
-    return absl::OkStatus();
+    return service_->StreamFiles(v, chunk_bytes_, [&](pb::DownloadChunk chunk) -> absl::Status {
+      if (ctx->IsCancelled()) return absl::CancelledError("client cancelled the download");
+      if (!writer->Write(chunk)) return absl::CancelledError("client went away");
+      return absl::OkStatus();
+    });
   });
 }
 

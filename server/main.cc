@@ -18,6 +18,7 @@
 #include "common/flag_set.h"
 #include "common/logging.h"
 #include "common/migrations.h"
+#include "server/protobuf_log.h"
 #include "server/server.h"
 #include "server/server_config.h"
 #include "server/token_service.h"
@@ -174,6 +175,7 @@ int Main(int argc, char** argv) {
     return Fail(absl::StrCat("--log-level \"", config.log_level, "\" is not valid"));
   }
   Logger log("lethe-server", level);
+  ProtobufLogRedirect protobuf_log(&log);
   if (command == "serve") {
     absl::Status valid = config.Validate();
     if (!valid.ok()) return Fail(std::string(valid.message()));

@@ -15,6 +15,7 @@
 #include "engine/base/file_util.h"
 #include "engine/base/sha256.h"
 #include "server/proto_convert.h"
+#include "server/verified_file.h"
 
 namespace lethe {
 
@@ -72,7 +73,8 @@ pb::ModelVersion VersionFromRow(const pqxx::row& row, const ModelStore* store) {
   v.set_job_id(row[6].as<std::string>());
   SetTimestamp(row[7].as<int64_t>(), v.mutable_created_at());
   v.set_uri(row[9].as<std::string>());
-  v.set_has_sample(v.state() != pb::VERSION_STATE_PURGED && store->HasFile(v.uri(), "sample.png"));
+  v.set_has_sample(v.state() != pb::VERSION_STATE_PURGED && v.files().count("sample.png") &&
+                   store->HasFile(v.uri(), "sample.png"));
   return v;
 }
 
@@ -224,19 +226,41 @@ absl::StatusOr<pb::SampleResponse> ModelService::Sample(const CallContext& call,
                                                         const pb::SampleRequest& req) {
   RETURN_IF_ERROR(Require(call.principal, Permission::kReadModels));
   ASSIGN_OR_RETURN(VersionFiles v, Resolve(call, req.model(), req.version_id()));
-  if (!store_->HasFile(v.uri, "sample.png")) {
+  auto recorded = v.files.find("sample.png");
+  if (recorded == v.files.end() || !store_->HasFile(v.uri, "sample.png")) {
     return MakeError(absl::StatusCode::kNotFound, "NO_SAMPLE",
                      absl::StrCat("version ", v.id, " of model \"", req.model(),
                                   "\" has no stored sample grid (sample.png); the server does "
                                   "not run the engine"),
                      {{"version_id", std::to_string(v.id)}});
   }
-  ASSIGN_OR_RETURN(std::string png, store_->ReadWhole(v.uri, "sample.png"));
+  ASSIGN_OR_RETURN(std::string png,
+                   ReadVerifiedFile(*store_, v.uri, "sample.png", recorded->second));
   pb::SampleResponse out;
   out.set_version_id(v.id);
-  out.set_sha256(Sha256Hex(png));
+  out.set_sha256(recorded->second);
   out.set_png(std::move(png));
   return out;
+}
+
+absl::Status ModelService::StreamFiles(const VersionFiles& v, int64_t chunk_bytes,
+                                       const std::function<absl::Status(pb::DownloadChunk)>& emit) {
+  for (const auto& [name, sha] : v.files) {
+    RETURN_IF_ERROR(StreamVerifiedFile(*store_, v.uri, name, sha, chunk_bytes,
+                                       [&](FileChunk piece) -> absl::Status {
+                                         pb::DownloadChunk chunk;
+                                         chunk.set_version_id(v.id);
+                                         chunk.set_version_sha256(v.sha256);
+                                         chunk.set_file_name(name);
+                                         chunk.set_file_size(piece.size);
+                                         chunk.set_file_sha256(sha);
+                                         chunk.set_offset(piece.offset);
+                                         chunk.set_last(piece.last);
+                                         *chunk.mutable_data() = std::move(piece.data);
+                                         return emit(std::move(chunk));
+                                       }));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<pb::Model> ModelService::Register(const CallContext& call,

@@ -3,6 +3,7 @@
 // dataset_items, all recorded in the audit log; the server never runs the engine.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,12 @@ class ModelService {
   // Version 0 = production. FAILED_PRECONDITION for purged versions.
   absl::StatusOr<VersionFiles> ResolveForDownload(
       const CallContext& call, const lethe::v1::DownloadModelVersionRequest& req);
+  // Streams every file of `v` in chunks through `emit`, each verified against its recorded
+  // SHA-256 (DATA_LOSS / STORED_FILE_CORRUPT otherwise; the corrupt file's final chunk is
+  // never emitted). Stops at the first error `emit` returns.
+  absl::Status StreamFiles(const VersionFiles& v, int64_t chunk_bytes,
+                           const std::function<absl::Status(lethe::v1::DownloadChunk)>& emit);
+  // The stored sample grid, verified against its recorded SHA-256.
   absl::StatusOr<lethe::v1::SampleResponse> Sample(const CallContext& call,
                                                    const lethe::v1::SampleRequest& req);
   absl::StatusOr<lethe::v1::Model> Register(const CallContext& call,

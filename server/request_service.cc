@@ -392,7 +392,23 @@ absl::StatusOr<pb::ForgetRequest> RequestService::Load(const CallContext& call,
     pqxx::result r = tx.exec_params(
         absl::StrCat("SELECT ", kForgetRequestColumns, " FROM forget_requests WHERE id = $1::uuid"),
         id);
-    if (r.empty()) return RequestNotFound(id);
+    if (r.empty()) {
+      // A common mistake: passing the client's idempotency key instead of the server's id.
+      pqxx::result by_key = tx.exec_params(
+          "SELECT id::text FROM forget_requests WHERE idempotency_key = $1::uuid AND "
+          "requester_token_id = $2",
+          id, call.principal.token_id);
+      if (!by_key.empty()) {
+        std::string server_id = by_key[0][0].as<std::string>();
+        return MakeError(absl::StatusCode::kNotFound, "REQUEST_NOT_FOUND",
+                         absl::StrCat("forget request ", id,
+                                      " does not exist; that is the request_id (idempotency "
+                                      "key) you submitted with, and `id` takes the server's id: ",
+                                      server_id),
+                         {{"id", id}, {"server_id", server_id}});
+      }
+      return RequestNotFound(id);
+    }
     pb::ForgetRequest out = ForgetRequestFromRow(r[0]);
     if (out.requester_id() != call.principal.token_id && !RoleHas(call.principal.role, read_all)) {
       return NotOwner(call.principal);
@@ -496,7 +512,15 @@ absl::StatusOr<pb::ListForgetRequestsResponse> RequestService::List(
 
 absl::StatusOr<pb::ForgetRequest> RequestService::Cancel(
     const CallContext& call, const pb::CancelForgetRequestRequest& req) {
-  RETURN_IF_ERROR(Require(call.principal, Permission::kCancelOwnRequests));
+  if (!RoleHas(call.principal.role, Permission::kCancelOwnRequests) &&
+      !RoleHas(call.principal.role, Permission::kCancelAllRequests)) {
+    return MakeError(
+        absl::StatusCode::kPermissionDenied, "ROLE_NOT_ALLOWED",
+        absl::StrCat("token \"", call.principal.name, "\" has role ", RoleName(call.principal.role),
+                     ", which may not cancel forget requests (DPO tokens cancel "
+                     "their own, ADMIN tokens any)"),
+        {{"role", RoleName(call.principal.role)}});
+  }
   RETURN_IF_ERROR(CheckRequestId("id", req.id()));
   RETURN_IF_ERROR(
       CheckText("reason", req.reason(), TextRule{size_t(limits_.max_text_bytes), false, true}));

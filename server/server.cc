@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "engine/base/file_util.h"
 #include "server/embedded_postgres.h"
+#include "server/rejected_call_interceptor.h"
 
 namespace lethe {
 
@@ -159,6 +160,9 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, creds, &s->port_);
   builder.SetMaxReceiveMessageSize(int(config.max_message_bytes));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RejectedCallInterceptorFactory>(s->metrics_.get(), log));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(s->unlearning_grpc_.get());
   builder.RegisterService(s->models_grpc_.get());
   builder.RegisterService(s->audit_grpc_.get());
@@ -168,7 +172,14 @@ absl::StatusOr<std::unique_ptr<LetheServer>> LetheServer::Start(const ServerConf
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen, " (address in use or invalid)"));
   }
-  s->grpc_->GetHealthCheckService()->SetServingStatus(true);
+  // Health per service as well as overall (""), so a client can check the service it uses.
+  grpc::HealthCheckServiceInterface* health = s->grpc_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  for (const char* service :
+       {lethe::v1::Unlearning::service_full_name(), lethe::v1::Models::service_full_name(),
+        lethe::v1::Audit::service_full_name(), lethe::v1::Tokens::service_full_name()}) {
+    health->SetServingStatus(service, true);
+  }
   s->gauges_ = std::thread([srv = s.get()] { srv->RefreshGauges(); });
   s->checkpointer_->Start();
   log->Info("lethe-server started", {{"listen", config.listen},

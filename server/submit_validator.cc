@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
@@ -248,6 +249,12 @@ absl::StatusOr<ValidatedSubmit> ValidateSubmit(const pb::SubmitForgetRequestRequ
   RETURN_IF_ERROR(CheckText(
       "legal_ground_text", req.legal_ground_text(),
       TextRule{size_t(limits.max_text_bytes), req.legal_ground() == pb::LEGAL_GROUND_OTHER, true}));
+  if (req.legal_ground() == pb::LEGAL_GROUND_OTHER &&
+      absl::StripAsciiWhitespace(req.legal_ground_text()).empty()) {
+    return InvalidField("legal_ground_text",
+                        "is required with LEGAL_GROUND_OTHER: state the legal ground",
+                        "MISSING_FIELD");
+  }
   RETURN_IF_ERROR(CheckText("subject_reference", req.subject_reference(),
                             TextRule{size_t(limits.max_subject_bytes), false, false}));
 

@@ -26,12 +26,13 @@ target_include_directories(service_integration_tests PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 target_compile_definitions(service_integration_tests PRIVATE
   LETHE_SERVER_BINARY="$<TARGET_FILE:lethe-server>"
+  LETHE_LETHECTL_BINARY="$<TARGET_FILE:lethectl>"
   LETHE_PG_CLUSTER_SCRIPT="${PROJECT_SOURCE_DIR}/scripts/pg-cluster"
   LETHE_TEST_STATE_DIR="${CMAKE_BINARY_DIR}/test-state"
   LETHE_PROMTOOL="${LETHE_PROMTOOL}")
 target_link_libraries(service_integration_tests PRIVATE
   lethe_server_lib GTest::gtest GTest::gtest_main)
-add_dependencies(service_integration_tests lethe-server)
+add_dependencies(service_integration_tests lethe-server lethectl)
 # Starting a database and a server costs ~3 s, so the ServiceTest suite shares one per
 # process; the other suites (auth matrix with revocations, audit tampering, migrations,
 # process kills) start their own. Two entries so `ctest -j2` uses both cores.

@@ -15,8 +15,12 @@ class JobListener::Receiver : public pqxx::notification_receiver {
   std::atomic<bool>* flag_;
 };
 
-JobListener::JobListener(DbOptions options, std::string channel, Logger* log)
-    : options_(std::move(options)), channel_(std::move(channel)), log_(log) {
+JobListener::JobListener(DbOptions options, std::string channel, Logger* log,
+                         double heartbeat_seconds)
+    : options_(std::move(options)),
+      heartbeat_seconds_(heartbeat_seconds),
+      channel_(std::move(channel)),
+      log_(log) {
   options_.application_name = "lethe-worker-listen";
 }
 
@@ -34,12 +38,39 @@ absl::Status JobListener::Connect() {
     conn_ = std::move(*conn);
     receiver_ = std::make_unique<Receiver>(*conn_, channel_, &notified_);
     conn_->get_notifs();  // issues LISTEN now
+    backend_pid_ = conn_->backendpid();
+    last_heard_ = std::chrono::steady_clock::now();
   } catch (const std::exception& e) {
     receiver_.reset();
     conn_.reset();
     return StatusFromDbException(e, "listen");
   }
   return absl::OkStatus();
+}
+
+void JobListener::Lost(const std::string& why) {
+  ++losses_;
+  log_->Warn("notification connection lost; polling until it is back",
+             {{"channel", channel_}, {"error", why}});
+  receiver_.reset();
+  conn_.reset();
+}
+
+bool JobListener::Alive() {
+  try {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec("SELECT 1");
+    tx.commit();
+  } catch (const std::exception& e) {
+    Lost(e.what());
+    return false;
+  }
+  if (conn_->backendpid() != backend_pid_) {
+    Lost("the connection was re-established behind the listener");
+    return false;
+  }
+  last_heard_ = std::chrono::steady_clock::now();
+  return true;
 }
 
 bool JobListener::Wait(double timeout_seconds) {
@@ -58,12 +89,19 @@ bool JobListener::Wait(double timeout_seconds) {
       return true;  // something may have been queued while we were deaf
     }
     try {
-      conn_->await_notification(slice / 1000000, slice % 1000000);
+      if (conn_->await_notification(slice / 1000000, slice % 1000000) > 0) {
+        last_heard_ = Clock::now();
+      }
     } catch (const std::exception& e) {
-      log_->Warn("notification connection lost; polling until it is back",
-                 {{"error", std::string(e.what())}});
-      receiver_.reset();
-      conn_.reset();
+      Lost(e.what());
+      continue;
+    }
+    if (!conn_->is_open()) {
+      Lost("the connection is closed");
+      continue;
+    }
+    if (Clock::now() - last_heard_ >= std::chrono::duration<double>(heartbeat_seconds_)) {
+      Alive();
     }
   }
   return false;

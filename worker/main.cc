@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -185,6 +186,11 @@ int Main(int argc, char** argv) {
   JobRunner runner(&jobs, store->get(), executor->get(), &log, &metrics, runner_options);
   JobListener listener(db, kJobsChannel, &log);
   Worker worker(config, &jobs, store->get(), &runner, &listener, &log, &metrics);
+  OrphanSweeper sweeper(
+      pool->get(), store->get(),
+      config.work_dir.empty() ? std::filesystem::temp_directory_path().string() : config.work_dir,
+      &log);
+  worker.set_orphan_sweeper(&sweeper);
   {
     std::lock_guard<std::mutex> lock(running_mu);
     running = &worker;

@@ -54,6 +54,13 @@ void Worker::PurgeLoop() {
     if (!purged.ok()) {
       log_->Warn("purge failed; will retry", {{"error", std::string(purged.status().message())}});
     }
+    if (sweeper_ != nullptr && !stop_) {
+      absl::StatusOr<SweepCounts> swept = sweeper_->SweepOnce(config_.purge_grace_seconds);
+      if (!swept.ok()) {
+        log_->Warn("orphan sweep failed; will retry",
+                   {{"error", std::string(swept.status().message())}});
+      }
+    }
     Sleep(config_.purge_interval_seconds);
   }
 }

@@ -16,6 +16,7 @@
 #include "worker/job_listener.h"
 #include "worker/job_runner.h"
 #include "worker/job_store.h"
+#include "worker/orphan_sweep.h"
 #include "worker/worker_config.h"
 
 namespace lethe::worker {
@@ -33,6 +34,9 @@ class Worker {
 
   // One purge pass (also run by the background thread); returns versions purged.
   absl::StatusOr<int64_t> PurgeOnce();
+  // Sweeps orphans (worker/orphan_sweep.h) at start and after every purge pass, with the
+  // purge grace period. Set before Run().
+  void set_orphan_sweeper(OrphanSweeper* sweeper) { sweeper_ = sweeper; }
 
  private:
   void PurgeLoop();
@@ -45,6 +49,7 @@ class Worker {
   JobListener* listener_;
   Logger* log_;
   WorkerMetrics* metrics_;
+  OrphanSweeper* sweeper_ = nullptr;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;

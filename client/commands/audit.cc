@@ -403,11 +403,9 @@ int RunAuditExport(CommandContext& ctx) {
       in.proofs.clear();
     }
   }
-  try {
-    MakeDirs(dir);
-  } catch (const lethe::Error& e) {
-    return ctx.Fail(kExitFailure, e.what());
-  }
+  // The grid is fetched before anything is written: a grid that fails verification stops
+  // the export with nothing on disk.
+  std::string grid_png;
   const int64_t result_version = in.request.result().model_version_id();
   if (result_version == 0) {
     in.grid_note = absl::StrCat("the request produced no model version (state ",
@@ -419,15 +417,18 @@ int RunAuditExport(CommandContext& ctx) {
     lethe::v1::SampleResponse reply;
     auto context = ctx.rpc.Context();
     grpc::Status status = ctx.rpc.models().Sample(context.get(), req, &reply);
+    if (status.error_code() == grpc::StatusCode::DATA_LOSS) {
+      // The server refused a stored grid that does not match its recorded hash: evidence
+      // that does not verify is not exported.
+      return ctx.RpcFailure(status);
+    }
     if (status.ok() && !reply.png().empty()) {
       std::string sha = Sha256Hex(reply.png());
       if (!reply.sha256().empty() && sha != reply.sha256()) {
-        return ctx.Fail(kExitFailure, absl::StrCat("sample grid: sha256 mismatch (expected ",
-                                                   reply.sha256(), ", got ", sha, ")"));
+        return ctx.Fail(kExitIntegrity, absl::StrCat("sample grid: sha256 mismatch (expected ",
+                                                     reply.sha256(), ", got ", sha, ")"));
       }
-      if (absl::Status s = WriteLocalFile(JoinPath(dir, "grid.png"), reply.png()); !s.ok()) {
-        return ctx.Fail(kExitFailure, std::string(s.message()));
-      }
+      grid_png = std::move(*reply.mutable_png());
       in.grid_file = "grid.png";
       in.grid_sha256 = sha;
       in.grid_version_id = reply.version_id();
@@ -436,6 +437,16 @@ int RunAuditExport(CommandContext& ctx) {
     }
   }
 
+  try {
+    MakeDirs(dir);
+  } catch (const lethe::Error& e) {
+    return ctx.Fail(kExitFailure, e.what());
+  }
+  if (!in.grid_file.empty()) {
+    if (absl::Status s = WriteLocalFile(JoinPath(dir, in.grid_file), grid_png); !s.ok()) {
+      return ctx.Fail(kExitFailure, std::string(s.message()));
+    }
+  }
   Json report = BuildReport(in);
   std::string markdown = RenderReportMarkdown(report);
   const std::string json_path = JoinPath(dir, "report.json");

@@ -94,6 +94,16 @@ int RunModelsRegister(CommandContext& ctx) {
   return kExitOk;
 }
 
+// A local verification failure (DATA_LOSS) is an integrity failure; anything else (disk
+// full, permissions) a plain one.
+int LocalFailureCode(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kDataLoss ? kExitIntegrity : kExitFailure;
+}
+
+std::string DownloadFailed(const absl::Status& s) {
+  return absl::StrCat("download failed: ", s.message(), "; nothing was kept");
+}
+
 absl::StatusOr<int64_t> VersionFlag(const ParsedArgs& args) {
   if (!args.Has("version")) return 0;
   return ParseIntFlag("--version", args.Get("version"), 1, INT64_MAX);
@@ -108,12 +118,13 @@ int RunModelsDownload(CommandContext& ctx) {
   req.set_file(ctx.args.Get("file"));
   std::string dir = ctx.args.Get("out");
   if (dir.empty()) return ctx.Usage("--out DIR is required");
-  try {
-    MakeDirs(dir);
-  } catch (const lethe::Error& e) {
-    return ctx.Fail(kExitFailure, e.what());
-  }
+  // The writer outlives the directory guard, which removes the writer's files on failure.
   DownloadWriter writer(dir);
+  DownloadDir out_dir;
+  if (absl::Status s = out_dir.Create(dir); !s.ok()) {
+    return ctx.Fail(kExitFailure, std::string(s.message()));
+  }
+  out_dir.Track(writer);
   auto context = ctx.rpc.Context(kDownloadDefaultSeconds);
   auto reader = ctx.rpc.models().DownloadModelVersion(context.get(), req);
   lethe::v1::DownloadChunk chunk;
@@ -126,13 +137,12 @@ int RunModelsDownload(CommandContext& ctx) {
     }
   }
   grpc::Status status = reader->Finish();
-  if (!local.ok()) {
-    return ctx.Fail(kExitFailure, absl::StrCat("download failed: ", local.message()));
-  }
+  if (!local.ok()) return ctx.Fail(LocalFailureCode(local), DownloadFailed(local));
   if (!status.ok()) return ctx.RpcFailure(status);
   if (absl::Status s = writer.Finish(req.file().empty()); !s.ok()) {
-    return ctx.Fail(kExitFailure, absl::StrCat("download failed: ", s.message()));
+    return ctx.Fail(LocalFailureCode(s), DownloadFailed(s));
   }
+  out_dir.Keep();
   if (ctx.json) {
     Json doc = Json::Object();
     doc["model"] = req.model();
@@ -174,8 +184,8 @@ int RunModelsSample(CommandContext& ctx) {
   if (!status.ok()) return ctx.RpcFailure(status);
   std::string got = Sha256Hex(reply.png());
   if (!reply.sha256().empty() && got != reply.sha256()) {
-    return ctx.Fail(kExitFailure, absl::StrCat("sample: sha256 mismatch (expected ", reply.sha256(),
-                                               ", got ", got, ")"));
+    return ctx.Fail(kExitIntegrity, absl::StrCat("sample: sha256 mismatch (expected ",
+                                                 reply.sha256(), ", got ", got, ")"));
   }
   if (absl::Status s = WriteLocalFile(out, reply.png()); !s.ok()) {
     return ctx.Fail(kExitFailure, std::string(s.message()));

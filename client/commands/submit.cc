@@ -64,7 +64,12 @@ int RunSubmit(bool items, CommandContext& ctx) {
   grpc::Status status = ctx.rpc.unlearning().SubmitForgetRequest(context.get(), *request, &reply);
   if (!status.ok()) {
     int code = ctx.RpcFailure(status);
-    if (code == kExitUnavailable) {
+    if (CallNeverReachedServer(status)) {
+      ctx.Note(
+          absl::StrCat("no connection to the server could be made, so the request was "
+                       "not sent; retry with --request-id ",
+                       request->request_id()));
+    } else if (code == kExitUnavailable) {
       ctx.Note(absl::StrCat("the request may have been received; retry with --request-id ",
                             request->request_id()));
     }

@@ -281,10 +281,15 @@ std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int deadline_
   return ctx;
 }
 
-pb::ErrorDetail DetailOf(const grpc::Status& status) {
-  pb::ErrorDetail d;
-  d.ParseFromString(status.error_details());
-  return d;
+google::rpc::ErrorInfo DetailOf(const grpc::Status& status) {
+  google::rpc::Status rpc_status;
+  google::rpc::ErrorInfo info;
+  if (rpc_status.ParseFromString(status.error_details())) {
+    for (const auto& any : rpc_status.details()) {
+      if (any.UnpackTo(&info)) break;
+    }
+  }
+  return info;
 }
 
 std::vector<uint8_t> FakePixels(int index) {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "lethe/v1/audit.grpc.pb.h"
 #include "lethe/v1/common.pb.h"
 #include "lethe/v1/models.grpc.pb.h"
@@ -97,7 +99,8 @@ int FreePort();
 std::string HttpGet(int port, const std::string& path);
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int deadline_ms = 10000);
-pb::ErrorDetail DetailOf(const grpc::Status& status);
+// The google.rpc.ErrorInfo inside the status's google.rpc.Status details (empty if none).
+google::rpc::ErrorInfo DetailOf(const grpc::Status& status);
 
 // A fake model: items "train/<i>" (and "test/<i>") of 28x28 gray pixels derived from i.
 struct FakeModel {

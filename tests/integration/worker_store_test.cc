@@ -5,12 +5,17 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <set>
 #include <thread>
 
 #include "common/audit.h"
 #include "tests/integration/worker_test_support.h"
+#include "worker/job_listener.h"
 #include "worker/job_store.h"
+#include "worker/orphan_sweep.h"
 
 namespace lethe::worker {
 namespace {
@@ -376,6 +381,131 @@ TEST_F(WorkerStoreTest, EditedAuditRecordIsDetectedAtThatRecord) {
   auto restored = VerifyAuditChain(fx_->conn());
   ASSERT_TRUE(restored.ok());
   EXPECT_TRUE(restored->ok) << restored->reason;
+}
+
+// A dead LISTEN connection is silent like an idle one: the listener must find out within
+// seconds (heartbeat), reconnect, say so (Wait returns true: something may have been
+// queued meanwhile) and receive notifications again.
+TEST_F(WorkerStoreTest, ListenerNoticesALostConnectionWithinSeconds) {
+  std::FILE* log_file = std::tmpfile();
+  ASSERT_NE(log_file, nullptr);
+  Logger log("test", LogLevel::kInfo, log_file);
+  DbOptions options;
+  options.url = url_;
+  const std::string channel = "lethe_jobs_test_" + std::to_string(getpid());
+  JobListener listener(options, channel, &log, /*heartbeat_seconds=*/0.5);
+  ASSERT_TRUE(listener.Connect().ok());
+  EXPECT_FALSE(listener.Wait(0.3));  // quiet, healthy: nothing to report
+
+  // The server side of the connection goes away, as when PostgreSQL is killed or restarted.
+  fx_->Scalar(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = 'lethe-worker-listen' AND pid <> pg_backend_pid()");
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(listener.Wait(30));  // lost and reopened
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(secs, 5.0) << "the lost connection took " << secs << " s to notice";
+  EXPECT_EQ(listener.losses(), 1);
+
+  // Listening again: a notification arrives.
+  fx_->Scalar("SELECT count(*) FROM pg_notify('" + channel + "', 'x')");
+  EXPECT_TRUE(listener.Wait(10));
+  EXPECT_EQ(listener.losses(), 1);
+
+  std::fflush(log_file);
+  std::rewind(log_file);
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), log_file)) > 0) text.append(buf, n);
+  std::fclose(log_file);
+  EXPECT_NE(text.find("notification connection lost"), std::string::npos) << text;
+  EXPECT_NE(text.find("listening for jobs again"), std::string::npos) << text;
+}
+
+// What a killed worker leaves behind (a version renamed into the store without its row,
+// temporaries, work directories of dead attempts) is removed after the grace period; live
+// versions, young entries and the work directory of a running attempt stay.
+TEST_F(WorkerStoreTest, OrphanSweepRemovesWhatNoRowOrRunningAttemptOwns) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("lethe-orphans-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::path store_root = root / "store";
+  fs::path work_root = root / "work";
+  fs::create_directories(work_root);
+  auto store = DirectoryModelStore::Create(store_root.string());
+  ASSERT_TRUE(store.ok()) << store.status();
+
+  fx_->AddItemsRequest(model_, {{"train/1", Hex64('1'), {}}});
+  JobStore w = Store("w");
+  ClaimedJob job = MustClaim(w);
+  const std::string live_key = model_ + "/" + Hex64('a');  // the version AddModel registered
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  auto make = [&](const fs::path& dir, bool aged) {
+    fs::create_directories(dir);
+    std::FILE* f = std::fopen((dir / "generator.pt").c_str(), "w");
+    std::fputs("weights", f);
+    std::fclose(f);
+    if (aged) fs::last_write_time(dir, old);
+  };
+  make(store_root / live_key, true);
+  make(store_root / model_ / Hex64('b'), true);   // renamed, row never committed
+  make(store_root / model_ / Hex64('c'), false);  // the same, but within the grace
+  make(store_root / model_ / (".tmp-" + Hex64('d').substr(0, 16) + "-x"), true);
+  std::string running = "lethe-job-" + job.lease.job_id + "-" + std::to_string(job.lease.attempt);
+  std::string dead = "lethe-job-" + job.lease.job_id + "-" + std::to_string(job.lease.attempt + 7);
+  make(work_root / running, true);
+  make(work_root / dead, true);
+  make(work_root / "something-else", true);
+
+  std::FILE* log_file = std::tmpfile();
+  Logger log("test", LogLevel::kInfo, log_file);
+  OrphanSweeper sweeper(pool_.get(), store->get(), work_root.string(), &log);
+  auto counts = sweeper.SweepOnce(/*grace_seconds=*/600);
+  std::fclose(log_file);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->versions, 1);
+  EXPECT_EQ(counts->temporaries, 1);
+  EXPECT_EQ(counts->work_dirs, 1);
+  EXPECT_TRUE(fs::exists(store_root / live_key / "generator.pt"));
+  EXPECT_FALSE(fs::exists(store_root / model_ / Hex64('b')));
+  EXPECT_TRUE(fs::exists(store_root / model_ / Hex64('c')));
+  EXPECT_FALSE(fs::exists(store_root / model_ / (".tmp-" + Hex64('d').substr(0, 16) + "-x")));
+  EXPECT_TRUE(fs::exists(work_root / running));
+  EXPECT_FALSE(fs::exists(work_root / dead));
+  EXPECT_TRUE(fs::exists(work_root / "something-else"));
+
+  // Once purged in the database, the live version's files are orphans too.
+  fx_->Scalar("UPDATE model_versions SET state = 'purged' WHERE uri = '" + live_key + "'");
+  log_file = std::tmpfile();
+  Logger log2("test", LogLevel::kInfo, log_file);
+  OrphanSweeper again(pool_.get(), store->get(), work_root.string(), &log2);
+  counts = again.SweepOnce(600);
+  std::fclose(log_file);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_FALSE(fs::exists(store_root / live_key));
+  fs::remove_all(root);
+}
+
+TEST(OrphanPlanTest, WorkDirNamesAndGrace) {
+  EXPECT_EQ(WorkDirAttempt("lethe-job-123e4567-e89b-42d3-a456-426614174000-2"),
+            "123e4567-e89b-42d3-a456-426614174000-2");
+  EXPECT_EQ(WorkDirAttempt("lethe-job-x-"), "");
+  EXPECT_EQ(WorkDirAttempt("lethe-job-abc-1x"), "");
+  EXPECT_EQ(WorkDirAttempt("other-1"), "");
+  LiveSet live;
+  live.version_uris = {"m/live"};
+  live.running_attempts = {"j-1"};
+  OrphanPlan plan = PlanOrphanSweep(
+      {{"m/live", false, 100},
+       {"m/dead", false, 100},
+       {"m/young", false, 5},
+       {"m/.tmp-1", true, 100}},
+      {{"lethe-job-j-1", 100}, {"lethe-job-j-2", 100}, {"lethe-job-j-3", 1}}, live, 10);
+  ASSERT_EQ(plan.store.size(), 2u);
+  EXPECT_EQ(plan.store[0].key, "m/dead");
+  EXPECT_EQ(plan.store[1].key, "m/.tmp-1");
+  EXPECT_EQ(plan.work_dirs, std::vector<std::string>{"lethe-job-j-2"});
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include "engine/base/file_util.h"
 #include "engine/base/json.h"
 #include "engine/base/sha256.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace lethe::cli {
 namespace {
@@ -23,10 +25,14 @@ namespace {
 namespace pb = lethe::v1;
 
 grpc::Status Error(grpc::StatusCode code, const std::string& message, const std::string& reason) {
-  pb::ErrorDetail d;
+  google::rpc::ErrorInfo d;
   d.set_reason(reason);
   d.set_domain("lethe.v1");
-  return grpc::Status(code, message, d.SerializeAsString());
+  google::rpc::Status rpc_status;
+  rpc_status.set_code(int(code));
+  rpc_status.set_message(message);
+  rpc_status.add_details()->PackFrom(d);
+  return grpc::Status(code, message, rpc_status.SerializeAsString());
 }
 
 struct Seen {
@@ -131,6 +137,7 @@ class FakeModels final : public pb::Models::Service {
  public:
   std::string weights = std::string(5000, 'w');
   bool corrupt = false;
+  bool sample_corrupt = false;
 
   grpc::Status DownloadModelVersion(grpc::ServerContext*, const pb::DownloadModelVersionRequest*,
                                     grpc::ServerWriter<pb::DownloadChunk>* writer) override {
@@ -162,6 +169,10 @@ class FakeModels final : public pb::Models::Service {
   }
   grpc::Status Sample(grpc::ServerContext*, const pb::SampleRequest* req,
                       pb::SampleResponse* out) override {
+    if (sample_corrupt) {
+      return Error(grpc::StatusCode::DATA_LOSS, "the stored file does not match its hash",
+                   "STORED_FILE_CORRUPT");
+    }
     out->set_version_id(req->version_id());
     out->set_png("\x89PNG fake grid");
     out->set_sha256(Sha256Hex(out->png()));
@@ -422,15 +433,32 @@ TEST_F(CliTest, DownloadVerifiesWhatItWrites) {
   models_.corrupt = true;
   std::filesystem::remove_all(dir_);
   EXPECT_EQ(Run({"models", "download", "fmnist", "--file", "generator.pt", "--out", dir_}),
-            kExitFailure);
+            kExitIntegrity);
   EXPECT_NE(err_.str().find("sha256 mismatch"), std::string::npos);
   EXPECT_FALSE(PathExists(dir_ + "/generator.pt"));
+  EXPECT_FALSE(PathExists(dir_)) << "a failed download must not leave the folder it created";
 }
 
 TEST_F(CliTest, SampleWritesThePng) {
   std::filesystem::create_directories(dir_);
   EXPECT_EQ(Run({"models", "sample", "fmnist", "--version", "2", "--out", dir_ + "/s.png"}), 0);
   EXPECT_EQ(ReadFile(dir_ + "/s.png"), "\x89PNG fake grid");
+}
+
+TEST_F(CliTest, SampleRefusedForCorruptionExits8AndWritesNothing) {
+  models_.sample_corrupt = true;
+  std::filesystem::create_directories(dir_);
+  EXPECT_EQ(Run({"models", "sample", "fmnist", "--out", dir_ + "/s.png"}), kExitIntegrity);
+  EXPECT_NE(err_.str().find("DATA_LOSS"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("reason=STORED_FILE_CORRUPT"), std::string::npos) << err_.str();
+  EXPECT_FALSE(PathExists(dir_ + "/s.png"));
+}
+
+TEST_F(CliTest, AuditExportStopsOnACorruptGridWithNothingWritten) {
+  models_.sample_corrupt = true;
+  EXPECT_EQ(Run({"audit", "export", "r-1", "--out", dir_}), kExitIntegrity);
+  EXPECT_NE(err_.str().find("STORED_FILE_CORRUPT"), std::string::npos) << err_.str();
+  EXPECT_FALSE(PathExists(dir_));
 }
 
 TEST_F(CliTest, AuditVerifyBrokenChainExits7) {

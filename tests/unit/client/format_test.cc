@@ -4,6 +4,9 @@
 
 #include "client/rpc_error.h"
 #include "engine/base/json.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "lethe/v1/common.pb.h"
 
 namespace lethe::cli {
 namespace {
@@ -189,17 +192,39 @@ TEST(TokenFormatTest, ListAndDetail) {
 }
 
 TEST(RpcErrorTest, LineCarriesCodeMessageAndReason) {
-  lethe::v1::ErrorDetail detail;
+  // What lethe-server sends: google.rpc.Status with a google.rpc.ErrorInfo (AIP-193).
+  google::rpc::ErrorInfo detail;
   detail.set_reason("UNKNOWN_ITEMS");
   detail.set_domain("lethe.v1");
   (*detail.mutable_metadata())["item_ids"] = "train/9";
   (*detail.mutable_metadata())["field"] = "items.item_ids";
+  google::rpc::Status rpc_status;
+  rpc_status.set_code(5);
+  rpc_status.set_message("unknown item ids");
+  rpc_status.add_details()->PackFrom(detail);
   grpc::Status status(grpc::StatusCode::NOT_FOUND, "unknown item ids:\ntrain/9",
-                      detail.SerializeAsString());
+                      rpc_status.SerializeAsString());
   EXPECT_EQ(FormatRpcError(status),
             "NOT_FOUND: unknown item ids: train/9 [reason=UNKNOWN_ITEMS field=items.item_ids "
             "item_ids=train/9]");
   EXPECT_EQ(ExitCodeForStatus(status.error_code()), kExitNotFound);
+}
+
+TEST(RpcErrorTest, TellsAFailedConnectionFromABrokenCall) {
+  // What grpc 1.51 reports when nothing listens on the port.
+  EXPECT_TRUE(CallNeverReachedServer(grpc::Status(
+      grpc::StatusCode::UNAVAILABLE,
+      "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to "
+      "connect to remote host: Connection refused")));
+  EXPECT_TRUE(CallNeverReachedServer(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "DNS resolution failed for no-such-host:7443")));
+  // A connection that broke mid-call: the server may have the request.
+  EXPECT_FALSE(
+      CallNeverReachedServer(grpc::Status(grpc::StatusCode::UNAVAILABLE, "Socket closed")));
+  EXPECT_FALSE(CallNeverReachedServer(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; watch again")));
+  EXPECT_FALSE(CallNeverReachedServer(
+      grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "failed to connect to all addresses")));
 }
 
 TEST(RpcErrorTest, PlainStatusHasNoReason) {
@@ -223,6 +248,17 @@ std::string WrapInRpcStatus(const lethe::v1::ErrorDetail& detail) {
   status += static_cast<char>((1 << 3) | 0);
   status += static_cast<char>(5);
   return status + len_field(2, "m") + len_field(3, any);
+}
+
+TEST(RpcErrorTest, AlsoReadsTheOlderErrorDetailFormats) {
+  lethe::v1::ErrorDetail bare;
+  bare.set_reason("MODEL_EXISTS");
+  bare.set_domain("lethe.v1");
+  (*bare.mutable_metadata())["field"] = "name";
+  auto parsed = ParseErrorDetail(bare.SerializeAsString());
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->reason(), "MODEL_EXISTS");
+  EXPECT_EQ(parsed->metadata().at("field"), "name");
 }
 
 TEST(RpcErrorTest, AlsoReadsAGoogleRpcStatusEnvelope) {

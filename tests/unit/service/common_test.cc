@@ -7,6 +7,7 @@
 #include "common/auth.h"
 #include "common/checkpoint_manifest.h"
 #include "common/dataset_manifest.h"
+#include "common/db.h"
 #include "common/errors.h"
 #include "common/flag_set.h"
 #include "common/logging.h"
@@ -16,6 +17,21 @@
 
 namespace lethe {
 namespace {
+
+TEST(ConninfoTest, DeadPeersAreFoundBySecondsOfTcpKeepaliveNotHours) {
+  std::string uri = ConninfoWithDefaults("postgresql://u@h:5432/db", 5, "lethe-worker-listen");
+  for (const char* p :
+       {"connect_timeout=5", "application_name=lethe-worker-listen", "keepalives_idle=10",
+        "keepalives_interval=5", "keepalives_count=3", "tcp_user_timeout=15000"}) {
+    EXPECT_NE(uri.find(p), std::string::npos) << p << " missing from " << uri;
+  }
+  EXPECT_EQ(uri.rfind("postgresql://u@h:5432/db?", 0), 0u) << uri;
+  // key=value form, and settings the operator gave win.
+  std::string kv = ConninfoWithDefaults("host=h dbname=db keepalives_idle=60", 5, "");
+  EXPECT_NE(kv.find("keepalives_idle=60"), std::string::npos) << kv;
+  EXPECT_EQ(kv.find("keepalives_idle=10"), std::string::npos) << kv;
+  EXPECT_NE(kv.find(" tcp_user_timeout=15000"), std::string::npos) << kv;
+}
 
 TEST(FlagSetTest, FlagsOverrideEnvironmentOverrideDefaults) {
   std::string listen = "127.0.0.1:1";

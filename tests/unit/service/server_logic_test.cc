@@ -11,6 +11,8 @@
 #include "engine/base/file_util.h"
 #include "engine/base/png.h"
 #include "engine/base/sha256.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "lethe/v1/common.pb.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
@@ -121,9 +123,17 @@ TEST(GrpcStatusTest, ReasonAndMetadataSurviveTheRoundTrip) {
   grpc::Status g = ToGrpcStatus(s);
   EXPECT_EQ(g.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(g.error_message(), "msg");
-  pb::ErrorDetail d;
-  ASSERT_TRUE(d.ParseFromString(g.error_details()));
+  // The standard rich error model: google.rpc.Status holding one google.rpc.ErrorInfo.
+  google::rpc::Status rpc_status;
+  ASSERT_TRUE(rpc_status.ParseFromString(g.error_details()));
+  EXPECT_EQ(rpc_status.code(), int(grpc::StatusCode::ALREADY_EXISTS));
+  EXPECT_EQ(rpc_status.message(), "msg");
+  ASSERT_EQ(rpc_status.details_size(), 1);
+  EXPECT_EQ(rpc_status.details(0).type_url(), "type.googleapis.com/google.rpc.ErrorInfo");
+  google::rpc::ErrorInfo d;
+  ASSERT_TRUE(rpc_status.details(0).UnpackTo(&d));
   EXPECT_EQ(d.reason(), "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(d.domain(), "lethe.v1");
   EXPECT_EQ(d.metadata().at("existing_id"), "x");
   absl::Status back = FromGrpcStatus(g);
   EXPECT_EQ(back.code(), absl::StatusCode::kAlreadyExists);
