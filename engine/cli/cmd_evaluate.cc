@@ -61,7 +61,7 @@ constexpr const char* kEvaluateHelp =
     "         [--forget-items FILE | --forget-class C] [--num-generated N] [--seed S]\n"
     "         [--metrics a,b,c] [--max-real N] [--max-scored N] [--batch B] [--threads T]\n"
     "         [--device cpu|cuda[:N]] [--attack-steps 100] [--attack-members 64]\n"
-    "         [--attack-samples 10000] [--json] [--list]\n"
+    "         [--attack-samples 10000] [--attack-space z|w] [--json] [--list]\n"
     "Prints the model's metrics as one JSON object on stdout (--json: on one line).\n"
     "Without --data, the data set recorded in the model's manifest is used. With a forget\n"
     "set, the membership attacks (LOGAN on D, re-inversion and nearest-sample on G) compare\n"
@@ -135,7 +135,7 @@ int RunEvaluate(int argc, char** argv) {
   Flags flags(argc, argv,
               {"model", "evaluator", "data", "forget-items", "forget-class", "num-generated",
                "seed", "metrics", "max-real", "max-scored", "batch", "threads", "device",
-               "attack-steps", "attack-members", "attack-samples"},
+               "attack-steps", "attack-members", "attack-samples", "attack-space"},
               {"help", "json", "list"});
   if (flags.GetBool("help")) {
     std::fputs(kEvaluateHelp, stdout);

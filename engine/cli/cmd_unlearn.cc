@@ -142,13 +142,15 @@ constexpr const char* kUnlearnHelp =
     "         [--inversion-start nearest-sample|class-mean] [--inversion-start-samples K]\n"
     "         [--num-generated N] [--max-real N] [--max-scored N] [--seed S]\n"
     "         [--device cpu|cuda[:N]] [--threads T] [--precision fp32|bf16] [--grid PNG]\n"
-    "         [--write-unreached] [--quiet]\n"
+    "         [--no-chase] [--write-unreached] [--quiet]\n"
     "Defaults: few-shot, average (items) / other-class (class), fake label 0.1 on sigmoid(D),\n"
     "alpha-pixel 10 (items) / 1 (class), alpha-perceptual 0 (items) / 0.5 (class), the\n"
     "generator destination (items: D no longer flags the images, G(w_u) closer to the\n"
     "substitute for 90 %, and the re-inversion attack on G within 0.5 +- 0.1; class: the paper's\n"
     "rule and at most 10 % of generated class images still classified as it; --destination\n"
-    "paper keeps the paper's AUC_u >= 0.8 exactly), sampled class codes, few-shot pool of max(8192, |D_u|) retained images\n"
+    "paper keeps the paper's AUC_u >= 0.8 exactly; the codes the generator-side attack re-finds\n"
+    "for forgotten images are pulled to the substitute too, unless --no-chase), sampled class\n"
+    "codes, few-shot pool of max(8192, |D_u|) retained images\n"
     "(the paper's: |D_u|), G step 0.05x the base schedule's for items (the full step for a\n"
     "class), D step the base's; inversion: 200 steps from the class mean (nearest-sample:\n"
     "from the closest of K codes of the class). FILE lists one training item id per line (e.g.\n"
@@ -218,7 +220,7 @@ int RunUnlearn(int argc, char** argv) {
                "out",
                "report",
                "grid"},
-              {"help", "zeta-on-logit", "write-unreached", "quiet"});
+              {"help", "zeta-on-logit", "write-unreached", "quiet", "no-chase"});
   if (flags.GetBool("help")) {
     std::fputs(kUnlearnHelp, stdout);
     return 0;
@@ -258,6 +260,7 @@ int RunUnlearn(int argc, char** argv) {
   c.d_lr = flags.GetDouble("d-lr", c.d_lr);
   c.learning_steps = flags.GetInt("learning-steps", c.learning_steps);
   c.latent_pool = flags.GetInt("latent-pool", c.latent_pool);
+  c.chase_reinverted_codes = !flags.GetBool("no-chase");
   c.precision = train::ParsePrecision(flags.Get("precision", "fp32"));
   req.inversion.precision = c.precision;
   req.latents = unlearn::ParseLatentSource(flags.Get("latents", "sampled"));

@@ -101,7 +101,8 @@ metrics::MetricInputs MetricInputsFor(const Inputs& in, const Flags& flags,
 void AddMembershipAttacks(const Flags& flags, uint64_t seed, metrics::MetricInputs* m) {
   const int64_t steps = flags.GetInt("attack-steps", unlearn::DestinationOptions().attack_steps);
   if (steps < 1) throw Error("--attack-steps must be >= 1");
-  m->reconstruct = unlearn::ReinversionReconstructor(unlearn::AttackInversionOptions(steps, seed + 29));
+  m->reconstruct = unlearn::ReinversionReconstructor(unlearn::AttackInversionOptions(
+      steps, seed + 29, unlearn::ParseInversionSpace(flags.Get("attack-space", "z"))));
   m->attack_members = flags.GetInt("attack-members", m->attack_members);
   m->attack_samples_per_class = flags.GetInt("attack-samples", m->attack_samples_per_class);
   if (m->attack_members < 2) throw Error("--attack-members must be >= 2");

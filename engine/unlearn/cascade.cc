@@ -181,6 +181,16 @@ class Cascade {
       w = g->Map(z, w_labels);
     }
     Targets t = targets_.For(w.detach(), w_labels, w_rows, iteration);
+    if (chase_w_.defined()) {
+      torch::Tensor rows_c = chase_rows_->Next(std::min(batch_, chase_w_.size(0)), device_);
+      torch::Tensor w_c = chase_w_.index_select(0, rows_c);
+      torch::Tensor labels_c = chase_labels_.index_select(0, rows_c);
+      Targets t_c = targets_.For(w_c, labels_c, torch::Tensor(), iteration);
+      w = torch::cat({w, w_c});
+      t.images = torch::cat({t.images, t_c.images});
+      t.labels = torch::cat({t.labels, t_c.labels});
+      if (t.features.defined()) t.features = torch::cat({t.features, t_c.features});
+    }
     FreezeScope frozen(*d);
     torch::Tensor s, logits_s, features_s;
     {
@@ -198,6 +208,19 @@ class Cascade {
     g_opt_->zero_grad();
     loss.backward();
     g_opt_->step();
+  }
+
+  // Codes the generator-side attack found for forgotten images are codes that still draw
+  // them: the unlearning phase pulls them to the substitute too, alongside w_u. The newest
+  // 4 batches' worth are kept.
+  void Chase(const torch::Tensor& codes, const torch::Tensor& labels) {
+    if (codes.size(0) == 0) return;
+    chase_w_ = chase_w_.defined() ? torch::cat({codes, chase_w_}) : codes;
+    chase_labels_ = chase_labels_.defined() ? torch::cat({labels, chase_labels_}) : labels;
+    const int64_t keep = std::min<int64_t>(chase_w_.size(0), 4 * batch_);
+    chase_w_ = chase_w_.narrow(0, 0, keep);
+    chase_labels_ = chase_labels_.narrow(0, 0, keep);
+    chase_rows_ = std::make_unique<IndexCycler>(keep, request_.seed + 29 + uint64_t(keep));
   }
 
   // The share of forgotten items whose G(w_u) (fixed noise) is closer to its substitute
@@ -289,8 +312,11 @@ class Cascade {
       if (in_.w_u.defined()) m.closer_to_substitute = CloserToSubstitute(it);
       // The attack costs a re-inversion: only when it can decide the generator policy.
       if (dest.policy == DestinationPolicy::kGenerator && request_.kind == RequestKind::kItem &&
-          probe.generator_attack_armed() && GeneratorPrerequisitesHold(dest, m))
-        m.generator_auc = probe.GeneratorAuc(in_.g);
+          probe.generator_attack_armed() && GeneratorPrerequisitesHold(dest, m)) {
+        DestinationProbe::GeneratorAttack attack = probe.AttackGenerator(in_.g);
+        m.generator_auc = attack.auc;
+        if (opts_.chase_reinverted_codes) Chase(attack.member_codes, attack.member_labels);
+      }
       r.seconds_evaluation += Since(t0);
       r.trace.push_back(m);
       r.last = m;
@@ -371,6 +397,8 @@ class Cascade {
   std::unique_ptr<torch::optim::Adam> g_opt_, d_opt_;
   torch::Tensor z_pool_;
   std::unique_ptr<IndexCycler> pool_rows_;
+  torch::Tensor chase_w_, chase_labels_;  // codes the generator-side attack found
+  std::unique_ptr<IndexCycler> chase_rows_;
   int64_t learning_steps_ = 0;
 };
 

@@ -17,6 +17,11 @@
 //             D: E[softplus(−D(x_g))] + E[(D(x_g) − D0(x_g))²] + E[softplus(D(G(z)))];
 //             G: the ordinary loss.
 //
+// Generator destination (items): each time the generator-side attack runs, the codes it
+// re-found for the forgotten images — codes that still draw them — join the unlearning
+// phase's G step with their substitutes (CascadeOptions::chase_reinverted_codes), so the
+// run removes what the attack sees rather than only what w_u draws.
+//
 // Codes: items (and class requests with inverted latents) use their inverted w_u, fixed.
 // Class requests with sampled latents use w = M(z, c_u) of the CURRENT mapping network,
 // with gradient, because that is exactly what the published model will generate from.

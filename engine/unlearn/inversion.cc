@@ -82,6 +82,39 @@ torch::Tensor StartCodes(models::Generator& g, const torch::Tensor& images,
   return start;
 }
 
+// Z space: each image's start z is the nearest (in pixels) of `start_samples` z drawn for
+// its class, [N, z_dim].
+torch::Tensor StartLatentsZ(models::Generator& g, const torch::Tensor& images,
+                            const torch::Tensor& labels, const InversionOptions& options) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = ModuleDevice(*g);
+  const auto& cfg = g->config();
+  const int64_t k = options.start_samples;
+  torch::Generator rng = data::MakeGenerator(options.seed + 2);
+  torch::Tensor y = labels.to(device, torch::kLong);
+  torch::Tensor x = images.to(device, torch::kFloat32).flatten(1);
+  torch::Tensor start = torch::zeros({images.size(0), int64_t(cfg.z_dim)}, x.options());
+  torch::Tensor classes = std::get<0>(torch::_unique(y.to(torch::kCPU)));
+  for (int64_t i = 0; i < classes.size(0); ++i) {
+    const int64_t c = classes[i].item<int64_t>();
+    torch::Tensor rows = (y == c).nonzero().flatten();
+    torch::Tensor z = torch::randn({k, int64_t(cfg.z_dim)}, rng).to(device);
+    torch::Tensor class_labels = torch::full({k}, c, torch::dtype(torch::kLong).device(device));
+    std::vector<torch::Tensor> synth;
+    for (int64_t b = 0; b < k; b += 256) {
+      const int64_t len = std::min<int64_t>(256, k - b);
+      train::AutocastScope autocast(options.precision, device);
+      synth.push_back(g->forward(z.narrow(0, b, len), class_labels.narrow(0, b, len),
+                                 models::NoiseMode::kConst)
+                          .to(torch::kFloat32)
+                          .flatten(1));
+    }
+    torch::Tensor nearest = NearestRows(x.index_select(0, rows), torch::cat(synth));
+    start.index_copy_(0, rows, z.index_select(0, nearest));
+  }
+  return start;
+}
+
 InversionResult Invert(models::Generator& g, const torch::Tensor& images,
                        const torch::Tensor& labels, const InversionOptions& options,
                        const FeatureFn& features, const CancelToken* cancel,
@@ -102,9 +135,16 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
   g->eval();
 
   InversionResult result;
-  torch::Tensor means = ClassMeans(g, 1024, options.seed);
-  torch::Tensor starts = StartCodes(g, images, labels, options, means);
-  const double w_std = EstimateWStd(g, options.w_std_samples, options.seed);
+  const bool z_space = options.space == InversionSpace::kZ;
+  torch::Tensor starts;
+  double w_std = 1.0;  // Z space: z ~ N(0, I), so its noise is in units of 1
+  if (z_space) {
+    starts = StartLatentsZ(g, images, labels, options);
+  } else {
+    torch::Tensor means = ClassMeans(g, 1024, options.seed);
+    starts = StartCodes(g, images, labels, options, means);
+    w_std = EstimateWStd(g, options.w_std_samples, options.seed);
+  }
   torch::Generator rng = data::MakeGenerator(options.seed + 1);
   const int64_t chunk = options.chunk <= 0 ? std::max<int64_t>(n, 1) : options.chunk;
   const int64_t chunks = (n + chunk - 1) / chunk;
@@ -132,6 +172,7 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
       torch::Tensor synth, synth_features;
       {
         train::AutocastScope autocast(options.precision, device);
+        if (z_space) w_in = g->Map(w_in, y);
         synth = g->Synthesize(w_in, models::NoiseMode::kConst).to(torch::kFloat32);
         if (target_features.defined()) synth_features = features(synth).to(torch::kFloat32);
       }
@@ -146,7 +187,8 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
       if (progress) progress(done, total_steps);
     }
     torch::NoGradGuard no_grad;
-    torch::Tensor final_w = w.detach();
+    // The result is always a w (for Z space, M(z, c) of the optimised z).
+    torch::Tensor final_w = z_space ? g->Map(w.detach(), y) : w.detach();
     torch::Tensor synth = g->Synthesize(final_w, models::NoiseMode::kConst);
     errors.push_back((synth - x).pow(2).flatten(1).mean(1).to(torch::kCPU));
     ws.push_back(final_w);
@@ -177,9 +219,10 @@ ReinversionReconstructor(const InversionOptions& options) {
   };
 }
 
-InversionOptions AttackInversionOptions(int64_t steps, uint64_t seed) {
+InversionOptions AttackInversionOptions(int64_t steps, uint64_t seed, InversionSpace space) {
   InversionOptions o;
   o.steps = steps;
+  o.space = space;
   o.start = InversionStart::kNearestSample;
   o.start_samples = 256;
   o.seed = seed;

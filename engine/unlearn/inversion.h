@@ -58,9 +58,10 @@ torch::Tensor StartCodes(models::Generator& g, const torch::Tensor& images,
 // the model's fixed noise. Gradients are enabled inside, whatever the caller's mode.
 std::function<torch::Tensor(models::Generator&, const torch::Tensor&, const torch::Tensor&)>
 ReinversionReconstructor(const InversionOptions& options);
-// The attack's inversion budget: an attacker's best effort at a bounded cost — 100 steps
-// from the nearest of 256 samples of the class (as good as 200 steps from the class mean).
-InversionOptions AttackInversionOptions(int64_t steps = 100, uint64_t seed = 0);
+// The attack's inversion (GAN-Leaks' white-box setting): 100 steps in Z from the nearest of
+// 256 samples of the class, so what the model can reproduce is what it can sample.
+InversionOptions AttackInversionOptions(int64_t steps = 100, uint64_t seed = 0,
+                                        InversionSpace space = InversionSpace::kZ);
 
 // The spread of W: sqrt(E ||w − w̄_c||²) over `samples` codes of random classes.
 double EstimateWStd(models::Generator& g, int64_t samples, uint64_t seed);

@@ -21,12 +21,21 @@ enum class InversionStart { kClassMean, kNearestSample };
 std::string InversionStartName(InversionStart start);
 InversionStart ParseInversionStart(const std::string& name);  // throws lethe::Error
 
+// What is optimised. W: one free w per image (StyleGAN2-ADA's projector; it reaches images
+// the generator never draws, which is what unlearning needs). Z: the input z of the mapping
+// network, w = M(z, c) — only what the generator can actually sample, as GAN-Leaks'
+// white-box attack does, so an image the model never learnt stays far away.
+enum class InversionSpace { kW, kZ };
+std::string InversionSpaceName(InversionSpace space);
+InversionSpace ParseInversionSpace(const std::string& name);  // throws lethe::Error
+
 // As StyleGAN2-ADA's projector: Adam on one w per image, with a learning-rate ramp (cosine
 // ramp-down, linear ramp-up) and latent noise that decays quadratically to zero over the
 // first `noise_ramp` of the run.
 struct InversionOptions {
   int64_t steps = 200;
-  InversionStart start = InversionStart::kClassMean;
+  InversionSpace space = InversionSpace::kW;
+  InversionStart start = InversionStart::kClassMean;  // Z space: always the nearest sample
   int64_t start_samples = 256;  // codes drawn per class for kNearestSample
   double lr = 0.1;
   double lr_rampup = 0.05;       // fraction of the run

@@ -9,6 +9,7 @@
 #include "engine/data/sampler.h"
 #include "engine/metrics/auc.h"
 #include "engine/metrics/registry.h"
+#include "engine/unlearn/inversion.h"
 
 namespace lethe::unlearn {
 namespace {
@@ -151,18 +152,37 @@ Measurement DestinationProbe::Measure(models::Generator& g, models::Discriminato
 }
 
 void DestinationProbe::ArmGeneratorAttack(const data::Dataset& forget, const data::Dataset& test,
-                                          const metrics::Reconstructor& reconstruct,
-                                          int64_t max_members, uint64_t seed) {
+                                          const InversionOptions& inversion, int64_t max_members,
+                                          uint64_t seed) {
+  ValidateInversionOptions(inversion);
   metrics::AttackSetOptions o;
   o.max_members = max_members;
   o.seed = seed;
   attack_ = std::make_unique<metrics::AttackSets>(metrics::BuildAttackSets(forget, test, o));
-  reconstruct_ = reconstruct;
+  attack_inversion_ = inversion;
 }
 
-double DestinationProbe::GeneratorAuc(models::Generator& g) {
+DestinationProbe::GeneratorAttack DestinationProbe::AttackGenerator(models::Generator& g) {
   if (!attack_) throw Error("the generator-side attack was not armed");
-  return metrics::ReinversionAttack(g, *attack_, reconstruct_, device_).auc;
+  // metrics::ReinversionAttack's computation, keeping the codes: members and controls are
+  // inverted together, with the same budget.
+  const metrics::AttackSets& a = *attack_;
+  const int64_t m = a.member_images.size(0);
+  torch::Tensor images = torch::cat({a.member_images, a.control_images}).to(device_);
+  torch::Tensor labels = torch::cat({a.member_labels, a.control_labels}).to(device_, torch::kLong);
+  InversionResult inv;
+  {
+    torch::AutoGradMode grad(true);
+    inv = Invert(g, images, labels, attack_inversion_);
+  }
+  torch::NoGradGuard no_grad;
+  torch::Tensor d =
+      metrics::PixelDistances(g->Synthesize(inv.w, models::NoiseMode::kConst), images);
+  GeneratorAttack out;
+  out.auc = metrics::ScoreAttack(a, d.narrow(0, 0, m), d.narrow(0, m, d.size(0) - m)).auc;
+  out.member_codes = inv.w.narrow(0, 0, m).detach().clone();
+  out.member_labels = labels.narrow(0, 0, m).clone();
+  return out;
 }
 
 }  // namespace lethe::unlearn

@@ -24,6 +24,7 @@
 #include "engine/models/discriminator.h"
 #include "engine/models/generator.h"
 #include "engine/unlearn/destination.h"
+#include "engine/unlearn/inversion_options.h"
 #include "engine/unlearn/retained_source.h"
 
 namespace lethe::unlearn {
@@ -62,14 +63,18 @@ class DestinationProbe {
 
   Measurement Measure(models::Generator& g, models::Discriminator& d, int64_t iteration);
   // Arms the generator-side attack: members = forgotten images, controls = test images of
-  // their classes (metrics::BuildAttackSets), inverted with `reconstruct`. Throws when
-  // there are no test images of the forgotten classes.
+  // their classes (metrics::BuildAttackSets), inverted afresh with `inversion` each time.
+  // Throws when there are no test images of the forgotten classes.
   void ArmGeneratorAttack(const data::Dataset& forget, const data::Dataset& test,
-                          const metrics::Reconstructor& reconstruct, int64_t max_members,
-                          uint64_t seed);
+                          const InversionOptions& inversion, int64_t max_members, uint64_t seed);
   bool generator_attack_armed() const { return attack_ != nullptr; }
-  // The calibrated re-inversion attack's AUC against `g` (ArmGeneratorAttack first).
-  double GeneratorAuc(models::Generator& g);
+  // The calibrated re-inversion attack against `g` (ArmGeneratorAttack first): its AUC and
+  // the codes it found for the members (what still draws them), with their labels.
+  struct GeneratorAttack {
+    double auc = 0.5;
+    torch::Tensor member_codes, member_labels;
+  };
+  GeneratorAttack AttackGenerator(models::Generator& g);
   bool has_test() const { return test_images_.defined() && test_images_.size(0) > 0; }
   int64_t reference_count() const { return ref_images_.size(0); }
   int64_t test_count() const { return has_test() ? test_images_.size(0) : 0; }
@@ -86,7 +91,7 @@ class DestinationProbe {
   torch::Tensor fd_z_, fd_labels_;
   metrics::FeatureStats real_class_stats_;
   std::unique_ptr<metrics::AttackSets> attack_;
-  metrics::Reconstructor reconstruct_;
+  InversionOptions attack_inversion_;
 };
 
 }  // namespace lethe::unlearn

@@ -9,6 +9,7 @@ namespace lethe::unlearn {
 Json InversionOptions::ToJson() const {
   Json j = Json::Object();
   j["steps"] = steps;
+  j["space"] = InversionSpaceName(space);
   j["start"] = InversionStartName(start);
   j["start_samples"] = start_samples;
   j["lr"] = lr;
@@ -27,6 +28,16 @@ Json InversionOptions::ToJson() const {
 void ValidateInversionOptions(const InversionOptions& o) {
   if (o.steps < 0) throw Error("inversion steps must be non-negative");
   if (o.start_samples < 1) throw Error("inversion start samples must be at least 1");
+}
+
+std::string InversionSpaceName(InversionSpace space) {
+  return space == InversionSpace::kW ? "w" : "z";
+}
+
+InversionSpace ParseInversionSpace(const std::string& name) {
+  if (name == "w") return InversionSpace::kW;
+  if (name == "z") return InversionSpace::kZ;
+  throw Error("unknown inversion space '" + name + "' (w|z)");
 }
 
 std::string InversionStartName(InversionStart start) {
@@ -180,6 +191,7 @@ Json ConfigJson(const UnlearnRequest& r) {
   cj["max_iterations"] = c.max_iterations;
   cj["max_seconds"] = c.max_seconds;
   cj["latent_pool"] = c.latent_pool;
+  cj["chase_reinverted_codes"] = c.chase_reinverted_codes;
   cj["precision"] = train::PrecisionName(c.precision);
   j["cascade"] = cj;
   const auto& d = r.destination;

@@ -57,6 +57,9 @@ struct CascadeOptions {
   double max_seconds = 0.0;          // wall-clock budget of the cascade; 0 = none
   int64_t latent_pool = 0;           // class, sampled: 0 = fresh codes every iteration,
                                      // else a fixed pool of this many codes
+  // Generator destination (items): codes the generator-side attack re-found for forgotten
+  // images are pulled to the substitute as well (cascade.h).
+  bool chase_reinverted_codes = true;
   train::Precision precision = train::Precision::kFloat32;  // forward passes (precision.h)
 };
 
