@@ -166,7 +166,7 @@ TEST(ReportTest, MarkdownHasEverySection) {
   }
   EXPECT_NE(md.find("| auc_u | 0.51 | 0.83 |"), std::string::npos);
   EXPECT_NE(md.find("| destination reached | yes |"), std::string::npos);
-  EXPECT_NE(md.find("| destination policy | forget-auc (default) |"), std::string::npos);
+  EXPECT_NE(md.find("| destination policy | generator (default) |"), std::string::npos);
   EXPECT_NE(md.find("| kind | items |"), std::string::npos);
   EXPECT_NE(md.find("| state | completed |"), std::string::npos);
   EXPECT_NE(md.find("![samples of version 2](grid.png)"), std::string::npos);
