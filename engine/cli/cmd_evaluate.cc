@@ -65,7 +65,8 @@ constexpr const char* kEvaluateHelp =
     "Prints the model's metrics as one JSON object on stdout (--json: on one line).\n"
     "Without --data, the data set recorded in the model's manifest is used. With a forget\n"
     "set, the membership attacks (LOGAN on D, re-inversion and nearest-sample on G) compare\n"
-    "it with never-seen test images. FILE lists one training item id per line. Without --metrics, every metric the inputs\n"
+    "it with never-seen test images. FILE lists one training item id per line. Without --metrics, "
+    "every metric the inputs\n"
     "allow is computed; --list prints the known metrics.\n";
 
 }  // namespace

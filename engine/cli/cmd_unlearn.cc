@@ -7,11 +7,11 @@
 // is still written); 130 when interrupted (nothing written); 1 on errors.
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <optional>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -420,8 +420,8 @@ int RunUnlearn(int argc, char** argv) {
     report["digest"] = models::CheckpointDigest(out);
   }
   if (flags.Has("grid"))
-    WritePngFile(flags.Get("grid"), UnlearningGrid(in, result, in.forget_class,
-                                                   metric_inputs.reconstruct, req.seed));
+    WritePngFile(flags.Get("grid"),
+                 UnlearningGrid(in, result, in.forget_class, metric_inputs.reconstruct, req.seed));
   report["seconds"]["wall"] = SecondsSince(start);
   WriteJsonFile(report_path, report);
   if (!quiet)

@@ -104,10 +104,10 @@ torch::Tensor StartLatentsZ(models::Generator& g, const torch::Tensor& images,
     for (int64_t b = 0; b < k; b += 256) {
       const int64_t len = std::min<int64_t>(256, k - b);
       train::AutocastScope autocast(options.precision, device);
-      synth.push_back(g->forward(z.narrow(0, b, len), class_labels.narrow(0, b, len),
-                                 models::NoiseMode::kConst)
-                          .to(torch::kFloat32)
-                          .flatten(1));
+      synth.push_back(
+          g->forward(z.narrow(0, b, len), class_labels.narrow(0, b, len), models::NoiseMode::kConst)
+              .to(torch::kFloat32)
+              .flatten(1));
     }
     torch::Tensor nearest = NearestRows(x.index_select(0, rows), torch::cat(synth));
     start.index_copy_(0, rows, z.index_select(0, nearest));
@@ -210,8 +210,7 @@ InversionResult Invert(models::Generator& g, const torch::Tensor& images,
 std::function<torch::Tensor(models::Generator&, const torch::Tensor&, const torch::Tensor&)>
 ReinversionReconstructor(const InversionOptions& options) {
   ValidateInversionOptions(options);
-  return [options](models::Generator& g, const torch::Tensor& images,
-                   const torch::Tensor& labels) {
+  return [options](models::Generator& g, const torch::Tensor& images, const torch::Tensor& labels) {
     torch::AutoGradMode grad(true);
     InversionResult r = Invert(g, images, labels, options);
     torch::NoGradGuard no_grad;

@@ -36,7 +36,7 @@ struct InversionOptions {
   int64_t steps = 200;
   InversionSpace space = InversionSpace::kW;
   InversionStart start = InversionStart::kClassMean;  // Z space: always the nearest sample
-  int64_t start_samples = 256;  // codes drawn per class for kNearestSample
+  int64_t start_samples = 256;                        // codes drawn per class for kNearestSample
   double lr = 0.1;
   double lr_rampup = 0.05;       // fraction of the run
   double lr_rampdown = 0.25;     // fraction of the run

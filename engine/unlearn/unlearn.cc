@@ -189,10 +189,10 @@ UnlearnResult Unlearn(const models::Checkpoint& base, const metrics::Evaluator& 
       throw Error(
           "the generator destination needs test images of the forgotten classes to attack the "
           "generator with (use a data set with a test split, or --destination paper)");
-    probe.ArmGeneratorAttack(request.forget, test,
-                             AttackInversionOptions(request.destination.attack_steps,
-                                                    request.seed + 19),
-                             request.destination.attack_members, request.seed + 23);
+    probe.ArmGeneratorAttack(
+        request.forget, test,
+        AttackInversionOptions(request.destination.attack_steps, request.seed + 19),
+        request.destination.attack_members, request.seed + 23);
   }
   result.cascade = RunCascade(in, request, *source, probe, progress, cancel);
   const CascadeResult& c = result.cascade;
