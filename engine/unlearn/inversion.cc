@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "engine/base/error.h"
 #include "engine/data/sampler.h"
@@ -48,39 +50,65 @@ torch::Tensor NearestRows(const torch::Tensor& targets, const torch::Tensor& can
   return dist.argmin(1);
 }
 
-torch::Tensor StartCodes(models::Generator& g, const torch::Tensor& images,
-                         const torch::Tensor& labels, const InversionOptions& options,
-                         const torch::Tensor& means) {
-  torch::NoGradGuard no_grad;
+namespace {
+
+// For each class present in `labels`: draws `start_samples` z of the class, turns them
+// into candidate codes with `candidates(c, z)` and gives each image of the class the
+// candidate whose synthesis (fixed noise) is nearest in pixels; rows of `start` are
+// overwritten, [N, code_dim].
+using CandidateFn = std::function<torch::Tensor(int64_t c, const torch::Tensor& z)>;
+using SynthFn = std::function<torch::Tensor(const torch::Tensor& codes, int64_t c)>;
+torch::Tensor NearestCandidates(models::Generator& g, const torch::Tensor& images,
+                                const torch::Tensor& labels, const InversionOptions& options,
+                                torch::Tensor start, const CandidateFn& candidates,
+                                const SynthFn& synthesize) {
   const torch::Device device = ModuleDevice(*g);
-  torch::Tensor y = labels.to(device, torch::kLong);
-  torch::Tensor start = means.index_select(0, y).clone();
-  if (options.start == InversionStart::kClassMean || images.size(0) == 0) return start;
-  const auto& cfg = g->config();
   const int64_t k = options.start_samples;
   torch::Generator rng = data::MakeGenerator(options.seed + 2);
+  torch::Tensor y = labels.to(device, torch::kLong);
   torch::Tensor x = images.to(device, torch::kFloat32).flatten(1);
   torch::Tensor classes = std::get<0>(torch::_unique(y.to(torch::kCPU)));
   for (int64_t i = 0; i < classes.size(0); ++i) {
     const int64_t c = classes[i].item<int64_t>();
     torch::Tensor rows = (y == c).nonzero().flatten();
-    torch::Tensor z = torch::randn({k, int64_t(cfg.z_dim)}, rng).to(device);
-    torch::Tensor class_labels = torch::full({k}, c, torch::dtype(torch::kLong).device(device));
-    // Candidate 0 is the class mean, so the start is never farther than StyleGAN2-ADA's.
-    torch::Tensor w = torch::cat({means.narrow(0, c, 1), g->Map(z, class_labels)});
+    torch::Tensor z = torch::randn({k, int64_t(g->config().z_dim)}, rng).to(device);
+    torch::Tensor codes = candidates(c, z);
     std::vector<torch::Tensor> synth;
-    for (int64_t b = 0; b < w.size(0); b += 256) {
+    for (int64_t b = 0; b < codes.size(0); b += 256) {
       train::AutocastScope autocast(options.precision, device);
-      synth.push_back(g->Synthesize(w.narrow(0, b, std::min<int64_t>(256, w.size(0) - b)),
-                                    models::NoiseMode::kConst)
+      synth.push_back(synthesize(codes.narrow(0, b, std::min<int64_t>(256, codes.size(0) - b)), c)
                           .to(torch::kFloat32)
                           .flatten(1));
     }
     torch::Tensor nearest = NearestRows(x.index_select(0, rows), torch::cat(synth));
-    start.index_copy_(0, rows, w.index_select(0, nearest));
+    start.index_copy_(0, rows, codes.index_select(0, nearest));
   }
   return start;
 }
+
+torch::Tensor ClassLabels(int64_t n, int64_t c, torch::Device device) {
+  return torch::full({n}, c, torch::dtype(torch::kLong).device(device));
+}
+
+}  // namespace
+
+torch::Tensor StartCodes(models::Generator& g, const torch::Tensor& images,
+                         const torch::Tensor& labels, const InversionOptions& options,
+                         const torch::Tensor& means) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = ModuleDevice(*g);
+  torch::Tensor start = means.index_select(0, labels.to(device, torch::kLong)).clone();
+  if (options.start == InversionStart::kClassMean || images.size(0) == 0) return start;
+  return NearestCandidates(
+      g, images, labels, options, start,
+      [&](int64_t c, const torch::Tensor& z) {
+        // Candidate 0 is the class mean, so the start is never farther than StyleGAN2-ADA's.
+        return torch::cat({means.narrow(0, c, 1), g->Map(z, ClassLabels(z.size(0), c, device))});
+      },
+      [&](const torch::Tensor& w, int64_t) { return g->Synthesize(w, models::NoiseMode::kConst); });
+}
+
+namespace {
 
 // Z space: each image's start z is the nearest (in pixels) of `start_samples` z drawn for
 // its class, [N, z_dim].
@@ -88,32 +116,16 @@ torch::Tensor StartLatentsZ(models::Generator& g, const torch::Tensor& images,
                             const torch::Tensor& labels, const InversionOptions& options) {
   torch::NoGradGuard no_grad;
   const torch::Device device = ModuleDevice(*g);
-  const auto& cfg = g->config();
-  const int64_t k = options.start_samples;
-  torch::Generator rng = data::MakeGenerator(options.seed + 2);
-  torch::Tensor y = labels.to(device, torch::kLong);
-  torch::Tensor x = images.to(device, torch::kFloat32).flatten(1);
-  torch::Tensor start = torch::zeros({images.size(0), int64_t(cfg.z_dim)}, x.options());
-  torch::Tensor classes = std::get<0>(torch::_unique(y.to(torch::kCPU)));
-  for (int64_t i = 0; i < classes.size(0); ++i) {
-    const int64_t c = classes[i].item<int64_t>();
-    torch::Tensor rows = (y == c).nonzero().flatten();
-    torch::Tensor z = torch::randn({k, int64_t(cfg.z_dim)}, rng).to(device);
-    torch::Tensor class_labels = torch::full({k}, c, torch::dtype(torch::kLong).device(device));
-    std::vector<torch::Tensor> synth;
-    for (int64_t b = 0; b < k; b += 256) {
-      const int64_t len = std::min<int64_t>(256, k - b);
-      train::AutocastScope autocast(options.precision, device);
-      synth.push_back(
-          g->forward(z.narrow(0, b, len), class_labels.narrow(0, b, len), models::NoiseMode::kConst)
-              .to(torch::kFloat32)
-              .flatten(1));
-    }
-    torch::Tensor nearest = NearestRows(x.index_select(0, rows), torch::cat(synth));
-    start.index_copy_(0, rows, z.index_select(0, nearest));
-  }
-  return start;
+  torch::Tensor start =
+      torch::zeros({images.size(0), int64_t(g->config().z_dim)}, torch::device(device));
+  return NearestCandidates(
+      g, images, labels, options, start, [](int64_t, const torch::Tensor& z) { return z; },
+      [&](const torch::Tensor& z, int64_t c) {
+        return g->forward(z, ClassLabels(z.size(0), c, device), models::NoiseMode::kConst);
+      });
 }
+
+}  // namespace
 
 InversionResult Invert(models::Generator& g, const torch::Tensor& images,
                        const torch::Tensor& labels, const InversionOptions& options,
