@@ -4,7 +4,8 @@
 # with the job row's progress) and restarted. Each request is submitted once the previous
 # one on its model has finished, so every request is a job of its own. Afterwards: every
 # request completed, no job published twice, every model's versions form one chain (no two
-# versions from the same parent), no request lost, and `lethectl audit verify` passes.
+# versions from the same parent), no request lost, `lethectl audit verify` passes, and
+# after a restart's sweep no weights remain but those of published, non-purged versions.
 #   worker_kill.sh --server BIN --worker BIN --lethectl BIN --engine BIN [--long]
 # LETHE_CHAOS_JOBS jobs (6; 20 with --long), LETHE_CHAOS_KILLS kills (4, one per phase; 10
 # with --long).
@@ -112,8 +113,34 @@ unpointed=$(sql "SELECT count(*) FROM forget_requests r WHERE NOT EXISTS (SELECT
 ((unpointed == 0)) || fail "$unpointed completed requests name no published version"
 takeovers=$(sql "SELECT count(*) FROM audit_log WHERE action = 'job.claimed' AND payload->>'takeover' = 'true'")
 attempts=$(sql "SELECT coalesce(sum(attempt), 0) FROM jobs")
-temps=$(find "$store_dir" -maxdepth 2 -name '.tmp-*' | wc -l)
 audit_verify
+
+# Nothing a kill left behind survives the sweep: both workers are restarted with a 1 s
+# grace (they sweep at start and with every purge), and then the only weights on disk are
+# those of versions the database knows and has not purged — no orphan version directory,
+# no ".tmp-*" write, no per-attempt work directory.
+orphans() {
+  local live f dir
+  live=$(sql "SELECT uri FROM model_versions WHERE state <> 'purged'")
+  find "$store_dir" -maxdepth 2 -name '.tmp-*'
+  find "$chaos_tmp"/work-* -mindepth 1 -maxdepth 1 -name 'lethe-job-*' 2>/dev/null
+  while read -r f; do
+    dir=$(dirname "$f")
+    grep -qxF "${dir#"$store_dir"/}" <<<"$live" || echo "$dir"
+  done < <(find "$store_dir" -mindepth 3 -maxdepth 3 -name '*.pt')
+}
+orphans_before=$(orphans | wc -l)
+note "$orphans_before orphaned weight files or directories before the sweep"
+for id in victim steady; do
+  kill -TERM "${worker_pids[$id]}" 2>/dev/null || true
+  wait "${worker_pids[$id]}" 2>/dev/null || true
+  start_worker "$id" --purge-grace=1s --purge-interval-seconds=0.5
+done
+sweep_deadline=$((SECONDS + 20))
+while [[ -n "$(orphans)" ]] && ((SECONDS < sweep_deadline)); do sleep 0.5; done
+left=$(orphans)
+[[ -z "$left" ]] || fail "weights or temporaries left after the sweep: $(tr '\n' ' ' <<<"$left")"
+temps=0
 ((killed >= 1)) || fail "the victim was never killed"
 
 phase_json=$(for p in "${!kills_by_phase[@]}"; do echo "\"$p\": ${kills_by_phase[$p]},"; done)
@@ -124,7 +151,7 @@ s = {"scenario": "worker_kill", "jobs": $jobs, "models": $models, "workers": 2,
      "kills": $killed, "kills_by_phase": {${phase_json%,}}, "aims_missed": $missed,
      "takeovers": $takeovers, "attempts": $attempts, "completed": $present,
      "lost": 0, "duplicate_versions": 0, "versions_published": $versions,
-     "store_temp_dirs_left": $temps, "audit_verified": True,
+     "store_temp_dirs_left": $temps, "orphans_before_sweep": $orphans_before, "audit_verified": True,
      "job_ms_median": job_ms[len(job_ms) // 2] if job_ms else None,
      "job_ms_max": job_ms[-1] if job_ms else None, "seconds": $((SECONDS - chaos_t0))}
 print("chaos_summary " + json.dumps(s, sort_keys=True))
