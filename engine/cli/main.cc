@@ -35,6 +35,19 @@ constexpr Command kCommands[] = {
 void Usage(FILE* out) {
   std::fprintf(out, "usage: lethe-engine COMMAND [flags]   (COMMAND --help for its flags)\n\n");
   for (const auto& c : kCommands) std::fprintf(out, "  %-16s %s\n", c.name, c.help);
+  std::fputs(
+      "\nData sets (--data SPEC; default: the data set recorded in --model's manifest, else\n"
+      "the installed Fashion-MNIST):\n"
+      "  fashion-mnist      /usr/share/datasets/fashion-mnist (Debian's package)\n"
+      "  DIR with IDX files train-images-idx3-ubyte[.gz] + labels (t10k-* = test split)\n"
+      "  DIR with CIFAR-10  data_batch_*.bin (test_batch.bin = test split)\n"
+      "  DIR of PNG folders one sub-folder per class (labels: folder names in order, by\n"
+      "                     number when every name is a number: 2 before 10); DIR/train and\n"
+      "                     DIR/test give a test split. Ids: <class>/<file> (train/<class>/\n"
+      "                     <file> with splits). Smaller images are padded, larger ones\n"
+      "                     resized; all greyscale or all colour (a mix is refused).\n"
+      "docs/dataset-manifest.md has the details.\n",
+      out);
 }
 
 }  // namespace

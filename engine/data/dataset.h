@@ -54,7 +54,8 @@ struct LoadOptions {
                                   // exclusion: a fixed subset, e.g. a model's training subset)
   int num_classes = 0;            // 0 = the format's own (10 for IDX and CIFAR-10, the number
                                   // of sub-folders for PNG); labels outside are an error
-  int channels = 0;               // PNG only: 0 = 1 if every file is gray, else 3
+  int channels = 0;               // PNG only: 0 = 1 if every file is grey, 3 if every file
+                                  // is colour (a mix is refused); 1 or 3 converts
 };
 
 // Where Debian's dataset-fashion-mnist installs the real data.

@@ -38,6 +38,22 @@ int PngColorType(const std::string& data) {
   return static_cast<unsigned char>(data[25]);
 }
 
+// Class folders in label order: by number when every name is a decimal number ("2" before
+// "10"), else by name (byte order).
+void SortClassNames(std::vector<std::string>* names) {
+  const bool numeric = std::all_of(names->begin(), names->end(), [](const std::string& n) {
+    return !n.empty() && n.size() <= 9 &&
+           std::all_of(n.begin(), n.end(), [](unsigned char c) { return std::isdigit(c); });
+  });
+  if (numeric) {
+    std::sort(names->begin(), names->end(), [](const std::string& a, const std::string& b) {
+      return std::stol(a) != std::stol(b) ? std::stol(a) < std::stol(b) : a < b;
+    });
+  } else {
+    std::sort(names->begin(), names->end());
+  }
+}
+
 struct Item {
   std::string rel;   // path relative to dir, '/'-separated
   std::string path;  // full path
@@ -57,7 +73,7 @@ Dataset LoadPngFolder(const std::string& dir, const LoadOptions& options,
     if (e.is_directory() && !IsHidden(e.path().filename().string()))
       classes.push_back(e.path().filename().string());
   if (ec) throw Error("cannot list " + dir + ": " + ec.message());
-  std::sort(classes.begin(), classes.end());
+  SortClassNames(&classes);
   if (classes.empty()) throw Error("no class sub-folders in " + dir);
   const int num_classes = options.num_classes > 0 ? options.num_classes : int(classes.size());
   if (int(classes.size()) > num_classes)
@@ -80,16 +96,31 @@ Dataset LoadPngFolder(const std::string& dir, const LoadOptions& options,
   std::vector<int64_t> kept = SelectItems(int64_t(items.size()), id_of, options);
 
   // Read the kept files; the channel count is decided before decoding so hashes are defined.
+  // Greyscale and colour files are not mixed silently: one colour file would turn every
+  // image (and so every hash) RGB. Without an explicit channel count, the minority kind is
+  // refused, naming its first file.
   std::vector<std::string> bytes(kept.size());
-  bool all_gray = true;
+  int64_t gray = 0, colour = 0;
+  std::string first_gray, first_colour;
   for (size_t k = 0; k < kept.size(); ++k) {
     const Item& it = items[size_t(kept[k])];
     bytes[k] = ReadFile(it.path);
     int ct = PngColorType(bytes[k]);
     if (ct < 0) throw Error("not a PNG file: " + it.path);
-    if (ct != 0 && ct != 4) all_gray = false;
+    const bool is_gray = ct == 0 || ct == 4;
+    (is_gray ? gray : colour) += 1;
+    std::string& first = is_gray ? first_gray : first_colour;
+    if (first.empty()) first = it.path;
   }
-  const int channels = options.channels > 0 ? options.channels : (all_gray ? 1 : 3);
+  if (options.channels <= 0 && gray > 0 && colour > 0) {
+    const bool odd_colour = colour <= gray;
+    throw Error((odd_colour ? first_colour : first_gray) + " is " +
+                (odd_colour ? "a colour" : "a greyscale") + " PNG in a data set of " +
+                std::to_string(odd_colour ? gray : colour) + " " +
+                (odd_colour ? "greyscale" : "colour") +
+                " images: convert it (a folder data set is all greyscale or all colour)");
+  }
+  const int channels = options.channels > 0 ? options.channels : (colour == 0 ? 1 : 3);
 
   Dataset d;
   d.name = fs::path(dir).filename().string();

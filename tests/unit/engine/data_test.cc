@@ -317,16 +317,33 @@ TEST(PngFolderLoader, SortedClassFoldersAndRelativeIds) {
   EXPECT_EQ(ex.ids, (std::vector<std::string>{"boot/z.png", "shirt/b.png"}));
   ExpectErrorNaming([&] { LoadDataset(dir.path(), Split::kTest, LoadOptions{}); }, dir.path());
 
-  // A colour file makes the data set RGB, and its hash is over RGB pixels.
+  // One colour file among greyscale ones is refused, named; with an explicit channel count
+  // the data set is RGB and the hash is over RGB pixels.
   WritePngFile(dir / "boot/c.png", TestImage(40, 40, 3, 4));
-  Dataset rgb = LoadPngFolder(dir.path(), LoadOptions{});
+  ExpectErrorNaming([&] { LoadPngFolder(dir.path(), LoadOptions{}); }, "boot/c.png");
+  LoadOptions three;
+  three.channels = 3;
+  Dataset rgb = LoadPngFolder(dir.path(), three);
   EXPECT_EQ(rgb.channels(), 3);
   EXPECT_EQ(rgb.hashes[0], ContentHash(TestImage(40, 40, 3, 4)));
+  fs::remove(dir / "boot/c.png");
 
   Write(dir / "shirt/broken.png", EncodePng(TestImage(28, 28, 1, 5)).substr(0, 60));
   ExpectErrorNaming([&] { LoadPngFolder(dir.path(), LoadOptions{}); }, "shirt/broken.png");
   Write(dir / "shirt/broken.png", "not a png at all");
   ExpectErrorNaming([&] { LoadPngFolder(dir.path(), LoadOptions{}); }, "shirt/broken.png");
+}
+
+TEST(PngFolderLoader, NumberedClassFoldersSortByNumber) {
+  if (!PngSupported()) GTEST_SKIP() << "built without libpng";
+  TempDir dir;
+  for (const char* cls : {"10", "2", "1"}) {
+    MakeDirs(dir / cls);
+    WritePngFile(dir / (std::string(cls) + "/x.png"), TestImage(8, 8, 1, 9));
+  }
+  Dataset d = LoadPngFolder(dir.path(), LoadOptions{});
+  EXPECT_EQ(d.ids, (std::vector<std::string>{"1/x.png", "2/x.png", "10/x.png"}));
+  EXPECT_EQ(d.labels[2].item<int64_t>(), 2);  // "10" is the third class, not the second
 }
 
 TEST(PngFolderLoader, TrainTestSplitFolders) {
