@@ -195,6 +195,13 @@ Evaluator Evaluator::Load(const std::string& dir, torch::Device device) {
   Json manifest;
   try {
     manifest = Json::Parse(ReadFile(manifest_path));
+    if (!manifest.is_object()) throw Error("the manifest is not a JSON object");
+    if (!manifest.Has("format") && manifest.Has("w_avg"))
+      throw Error(dir +
+                  " is a GAN checkpoint, not an evaluator (evaluators come from "
+                  "lethe-engine train-evaluator, e.g. models/fashion-mnist-evaluator)");
+    if (!manifest.Has("format"))
+      throw Error(dir + " is not an evaluator: its manifest has no \"format\"");
     if (manifest.at("format").AsString() != kFormat)
       throw Error("unknown format \"" + manifest.at("format").AsString() + "\"");
   } catch (const Error& e) {

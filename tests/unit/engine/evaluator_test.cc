@@ -136,6 +136,17 @@ TEST(Evaluator, TamperedOrMissingFilesAreRefused) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("manifest.json"), std::string::npos) << e.what();
   }
+  // A GAN checkpoint's folder given as the evaluator: said so, not "missing key".
+  WriteFileAtomic(JoinPath(dir, "manifest.json"),
+                  "{\"format_version\": 1, \"config\": {}, \"w_avg\": []}");
+  try {
+    Evaluator::Load(dir, torch::kCPU);
+    FAIL() << "a GAN manifest was accepted as an evaluator";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a GAN checkpoint, not an evaluator"),
+              std::string::npos)
+        << e.what();
+  }
   fs::remove_all(dir);
 }
 
