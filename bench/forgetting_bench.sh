@@ -9,9 +9,10 @@
 # unlearned and the retrained generator, iterations and seconds. Prints a table and writes
 # OUT/summary.json.
 #
-#   bench/forgetting_bench.sh [SCENARIO...]      (default: item16 item64 class)
+#   bench/forgetting_bench.sh [SCENARIO...]      (default: item16 class)
 #
-# Scenarios: item16, item64 (seeded random members), class (every member of class CLASS).
+# Scenarios: itemN (N seeded random members, e.g. item16; fewer than the base's members),
+# class (every member of class CLASS).
 # Environment: ENGINE, BASE (default models/fashion-mnist-memorizing), EVALUATOR, OUT,
 # THREADS (1), SEED (1), CLASS (0), MAX_ITERS (1000), EVAL_EVERY (10), PRECISION (fp32),
 # RETRAIN_ITERS (0 = the base's whole schedule), ATTACK_SAMPLES (10000), REUSE_RETRAINED
@@ -35,7 +36,7 @@ ATTACK_SAMPLES=${ATTACK_SAMPLES:-10000}
 REUSE_RETRAINED=${REUSE_RETRAINED:-}
 
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(item16 item64 class)
+((${#scenarios[@]})) || scenarios=(item16 class)
 [[ -x $ENGINE ]] || { echo "no lethe-engine at $ENGINE (set ENGINE)" >&2; exit 1; }
 [[ -f $BASE/members.txt ]] || { echo "$BASE has no members.txt" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -45,7 +46,9 @@ echo "$(date -Is) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "
 forget_flags() {
   case $1 in
     item*)
-      local n=${1#item} file=$OUT/$1-items.txt
+      local n=${1#item} file=$OUT/$1-items.txt members
+      members=$(grep -vc '^#' "$BASE/members.txt")
+      ((n < members)) || { echo "$1: the base has only $members members" >&2; return 1; }
       grep -v '^#' "$BASE/members.txt" | shuf -n "$n" --random-source=<(yes "$SEED") > "$file"
       echo "--forget-items $file" ;;
     class) echo "--forget-class $CLASS" ;;
@@ -55,7 +58,8 @@ forget_flags() {
 
 failed=0
 for s in "${scenarios[@]}"; do
-  read -r -a forget <<<"$(forget_flags "$s")"
+  flags_of_s=$(forget_flags "$s") || { failed=1; continue; }
+  read -r -a forget <<<"$flags_of_s"
   retrained=$OUT/$s-retrained
   if [[ -n $REUSE_RETRAINED && -f $REUSE_RETRAINED/$s-retrained/manifest.json ]]; then
     cp -r "$REUSE_RETRAINED/$s-retrained" "$retrained"
