@@ -90,4 +90,17 @@ PY
 "$engine" sample --model "$shipped" --out "$work/a.png" --threads 1 >/dev/null
 "$engine" sample --model "$work/exported" --out "$work/b.png" --threads 1 >/dev/null
 cmp -s "$work/a.png" "$work/b.png" || fail "export-model: samples differ"
+# The shipped memorising model: its manifest records the subset it was trained on, which
+# is exactly members.txt, and it loads (every file's hash is verified) without --data.
+memo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../models/fashion-mnist-memorizing" && pwd)
+python3 - "$memo/manifest.json" "$memo/members.txt" <<'PY' || fail "memorising model: subset"
+import json, sys
+m = json.load(open(sys.argv[1]))
+ids = [l.strip() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]
+d = m["dataset"]
+assert d["spec"] == "fashion-mnist" and d["head"] == len(ids) == d["size"], d
+assert ids == ["train/%d" % i for i in range(d["head"])], ids[:3]
+PY
+"$engine" sample --model "$memo" --out "$work/memo.png" --threads 1 >/dev/null ||
+  fail "memorising model: does not load"
 echo "engine data CLI: ok"
